@@ -1,0 +1,30 @@
+"""llmlab: evaluate self-hosted causal language models (Llama, Mistral) on your own machine.
+
+The public API, re-exported here::
+
+    llmlab.list_bundled_models()
+    llmlab.load_model(name_or_path, *, quantization=None, dtype=None)
+    llmlab.load_tokenizer(name_or_path)
+    llmlab.memory_footprint(model), llmlab.parameters_by_dtype(model)
+
+Importing llmlab has no side effects: nothing is downloaded or loaded until asked for.
+"""
+
+from llmlab.loaders import (
+    list_bundled_models,
+    load_model,
+    load_tokenizer,
+    memory_footprint,
+    parameters_by_dtype,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "__version__",
+    "list_bundled_models",
+    "load_model",
+    "load_tokenizer",
+    "memory_footprint",
+    "parameters_by_dtype",
+]

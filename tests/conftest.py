@@ -1,0 +1,63 @@
+"""Shared fixtures: tiny random Llama and Mistral models saved to disk.
+
+They go through the same from_pretrained path as real checkpoints, so the loaders and the
+metrics are tested without any download. Sizes keep every linear layer's output a multiple
+of 64 (bitsandbytes' 4-bit CPU kernels need multiples of 32).
+"""
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import pytest  # noqa: E402
+
+TINY = dict(
+    vocab_size=320,
+    hidden_size=64,
+    intermediate_size=128,
+    num_hidden_layers=2,
+    num_attention_heads=2,
+    num_key_value_heads=1,
+    max_position_embeddings=96,
+    bos_token_id=1,
+    eos_token_id=2,
+    pad_token_id=0,
+    tie_word_embeddings=False,
+)
+
+
+def _save_tiny(kind, folder, **overrides):
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM, MistralConfig, MistralForCausalLM
+
+    params = {**TINY, **overrides}
+    torch.manual_seed(0 if kind == "llama" else 1)
+    if kind == "llama":
+        model = LlamaForCausalLM(LlamaConfig(**params))
+    else:
+        model = MistralForCausalLM(MistralConfig(sliding_window=None, **params))
+    model.save_pretrained(folder)
+    return str(folder)
+
+
+@pytest.fixture(scope="session")
+def tiny_llama_dir(tmp_path_factory):
+    return _save_tiny("llama", tmp_path_factory.mktemp("tiny_llama"))
+
+
+@pytest.fixture(scope="session")
+def tiny_mistral_dir(tmp_path_factory):
+    return _save_tiny("mistral", tmp_path_factory.mktemp("tiny_mistral"))
+
+
+@pytest.fixture(scope="session")
+def odd_llama_dir(tmp_path_factory):
+    """A Llama whose MLP width (100) is not a multiple of 32: 4-bit must refuse it."""
+    return _save_tiny("llama", tmp_path_factory.mktemp("odd_llama"), intermediate_size=100)
+
+
+@pytest.fixture(params=["llama", "mistral"])
+def tiny_dir(request, tiny_llama_dir, tiny_mistral_dir):
+    return tiny_llama_dir if request.param == "llama" else tiny_mistral_dir
