@@ -17,6 +17,7 @@ from llmlab.loaders import (
     memory_footprint,
     parameters_by_dtype,
 )
+from llmlab.perplexity import PerplexityResult, perplexity
 
 __version__ = "0.1.0"
 
@@ -27,4 +28,6 @@ __all__ = [
     "load_tokenizer",
     "memory_footprint",
     "parameters_by_dtype",
+    "perplexity",
+    "PerplexityResult",
 ]

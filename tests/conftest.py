@@ -28,6 +28,39 @@ TINY = dict(
 )
 
 
+SAMPLE_TEXT = [
+    "The quick brown fox jumps over the lazy dog.",
+    "def add(a, b):\n    return a + b\n",
+    "Return the number of items in a container.",
+    "Perplexity is the exponential of the mean negative log-likelihood.",
+    "Message: win a free prize now\nLabel: spam",
+    "Message: see you at lunch\nLabel: ham",
+]
+
+
+def build_tiny_tokenizer(vocab_size=320):
+    """A byte-level BPE tokenizer with <pad>=0, <s>=1 (BOS, prepended), </s>=2."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=["<pad>", "<s>", "</s>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(SAMPLE_TEXT * 20, trainer=trainer)
+    tok.post_processor = processors.TemplateProcessing(
+        single="<s> $A", pair="<s> $A <s> $B", special_tokens=[("<s>", 1)]
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, bos_token="<s>", eos_token="</s>", pad_token="<pad>"
+    )
+
+
 def _save_tiny(kind, folder, **overrides):
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM, MistralConfig, MistralForCausalLM
@@ -39,6 +72,7 @@ def _save_tiny(kind, folder, **overrides):
     else:
         model = MistralForCausalLM(MistralConfig(sliding_window=None, **params))
     model.save_pretrained(folder)
+    build_tiny_tokenizer(params["vocab_size"]).save_pretrained(folder)
     return str(folder)
 
 
