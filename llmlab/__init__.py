@@ -10,6 +10,7 @@ The public API, re-exported here::
 Importing llmlab has no side effects: nothing is downloaded or loaded until asked for.
 """
 
+from llmlab.classify import ClassificationResult, classify
 from llmlab.loaders import (
     list_bundled_models,
     load_model,
@@ -28,6 +29,8 @@ __all__ = [
     "load_tokenizer",
     "memory_footprint",
     "parameters_by_dtype",
+    "classify",
+    "ClassificationResult",
     "perplexity",
     "PerplexityResult",
 ]
