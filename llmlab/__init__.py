@@ -10,6 +10,7 @@ The public API, re-exported here::
 Importing llmlab has no side effects: nothing is downloaded or loaded until asked for.
 """
 
+from llmlab import datasets
 from llmlab.classify import ClassificationResult, classify
 from llmlab.loaders import (
     list_bundled_models,
@@ -24,6 +25,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "__version__",
+    "datasets",
     "list_bundled_models",
     "load_model",
     "load_tokenizer",
