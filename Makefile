@@ -26,5 +26,8 @@ lab: $(STAMP)
 test: $(STAMP)
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 MPLBACKEND=Agg $(PY) -m pytest $(PYTEST_ARGS)
 
+course: $(STAMP)
+	HF_HUB_OFFLINE=1 $(PY) tools/course.py generate
+
 clean-venv:
 	rm -rf $(VENV)

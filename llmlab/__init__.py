@@ -10,7 +10,7 @@ The public API, re-exported here::
 Importing llmlab has no side effects: nothing is downloaded or loaded until asked for.
 """
 
-from llmlab import datasets
+from llmlab import checks, datasets, metrics, plots
 from llmlab.classify import ClassificationResult, classify
 from llmlab.loaders import (
     list_bundled_models,
@@ -18,6 +18,7 @@ from llmlab.loaders import (
     load_tokenizer,
     memory_footprint,
     parameters_by_dtype,
+    resolve_model_path,
 )
 from llmlab.perplexity import PerplexityResult, perplexity
 
@@ -25,7 +26,11 @@ __version__ = "0.1.0"
 
 __all__ = [
     "__version__",
+    "checks",
     "datasets",
+    "metrics",
+    "plots",
+    "resolve_model_path",
     "list_bundled_models",
     "load_model",
     "load_tokenizer",
