@@ -1,8 +1,11 @@
 """nbgrader configuration for the llmlab course (used from the repository root)."""
 
+import os
+
 c = get_config()  # noqa: F821 - provided by nbgrader/traitlets when this file is loaded
 
-c.CourseDirectory.root = "."
+# The course root is the folder of this file (traitlets defines __file__ while loading it).
+c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "course"
 

@@ -50,6 +50,7 @@ def generate(out_dir: Path = COURSE, solutions: Path = SOLUTIONS, only=None) -> 
         shutil.copytree(solutions, tmp / "source", ignore=shutil.ignore_patterns(
             ".ipynb_checkpoints", "__pycache__"))
         env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+        env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
         for name in names:
             subprocess.run(
                 nbgrader_cmd() + [
