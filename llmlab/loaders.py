@@ -13,6 +13,7 @@ module adds is name resolution and errors that say what is wrong:
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import json
 import os
@@ -277,13 +278,28 @@ def load_model(name_or_path, *, quantization=None, dtype=None):
     if quantization is not None:
         _require_bitsandbytes()
     try:
-        model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
+        with _quiet_progress():
+            model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
     except OSError as exc:
         if os.path.isdir(path):
             raise OSError(f"could not load the model weights in {path!r}: {exc}") from exc
         raise _hub_error(path, exc) from None
     model.eval()
     return model
+
+
+@contextlib.contextmanager
+def _quiet_progress():
+    """Hide transformers' per-tensor "Loading weights" bar (noise for small local models)."""
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
 
 
 def _require_bitsandbytes():

@@ -1,0 +1,194 @@
+"""Command line: ``llmlab report`` evaluates a model on the bundled test splits.
+
+    llmlab report --model tiny-llama [--quantization 8bit|4bit] [--out DIR]
+    llmlab models
+
+``report`` measures perplexity and bits per byte on the held-out docs test split and spam
+classification on the spam test split, prints the report card as a table, and with ``--out``
+writes the card (text and JSON) and the plots (PNG) to DIR.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+__all__ = ["main", "evaluate_model"]
+
+
+def evaluate_model(
+    name_or_path,
+    *,
+    quantization=None,
+    dtype=None,
+    max_docs=None,
+    max_messages=None,
+    batch_size=8,
+    progress=False,
+):
+    """Evaluate a model on the bundled test splits; returns a dict of results.
+
+    Keys: ``model``, ``quantization``, ``footprint_bytes``, ``perplexity`` (a
+    :class:`~llmlab.perplexity.PerplexityResult`), ``classification`` (a
+    :class:`~llmlab.classify.ClassificationResult`), ``y_true``, ``card`` (a
+    :class:`~llmlab.metrics.ReportCard`) and ``seconds``.
+    """
+    import llmlab
+    from llmlab import datasets, metrics
+
+    t0 = time.perf_counter()
+    model = llmlab.load_model(name_or_path, quantization=quantization, dtype=dtype)
+    tok = llmlab.load_tokenizer(name_or_path)
+    docs = datasets.load_docs("test")
+    texts, y_true = datasets.load_spam("test")
+    if max_docs is not None:
+        docs = docs[:max_docs]
+    if max_messages is not None:
+        texts, y_true = texts[:max_messages], y_true[:max_messages]
+    ppl = llmlab.perplexity(model, tok, docs, batch_size=batch_size, progress=progress)
+    cls = llmlab.classify(model, tok, texts, batch_size=2 * batch_size, progress=progress)
+    label = str(name_or_path) + (f" ({quantization})" if quantization else "")
+    card = metrics.report_card(
+        y_true, cls.y_pred, pos_label="spam", perplexity=ppl, title=f"Report card: {label}"
+    )
+    return {
+        "model": str(name_or_path),
+        "quantization": quantization,
+        "footprint_bytes": llmlab.memory_footprint(model),
+        "perplexity": ppl,
+        "classification": cls,
+        "y_true": y_true,
+        "card": card,
+        "seconds": time.perf_counter() - t0,
+    }
+
+
+def _write_outputs(result, out_dir):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from llmlab.plots import ConfusionMatrixDisplay, PrecisionRecallDisplay
+
+    os.makedirs(out_dir, exist_ok=True)
+    written = []
+    cls, y_true = result["classification"], result["y_true"]
+    disp = ConfusionMatrixDisplay.from_predictions(y_true, cls.y_pred, labels=list(cls.labels))
+    path = os.path.join(out_dir, "confusion_matrix.png")
+    disp.figure_.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(disp.figure_)
+    written.append(path)
+    disp = PrecisionRecallDisplay.from_predictions(
+        y_true, cls.y_score, pos_label=cls.positive, threshold=cls.threshold, name=result["model"]
+    )
+    path = os.path.join(out_dir, "precision_recall.png")
+    disp.figure_.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(disp.figure_)
+    written.append(path)
+    path = os.path.join(out_dir, "report.txt")
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(_summary(result) + "\n")
+    written.append(path)
+    path = os.path.join(out_dir, "report.json")
+    ppl = result["perplexity"]
+    payload = {
+        "model": result["model"],
+        "quantization": result["quantization"],
+        "footprint_bytes": result["footprint_bytes"],
+        "perplexity": ppl.perplexity,
+        "perplexity_stderr": ppl.perplexity_stderr,
+        "bits_per_byte": ppl.bits_per_byte,
+        "n_tokens": ppl.n_tokens,
+        "n_bytes": ppl.n_bytes,
+        "card": result["card"].to_dict(),
+        "seconds": result["seconds"],
+    }
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(payload, fh, indent=2, default=str)
+    written.append(path)
+    return written
+
+
+def _summary(result):
+    ppl = result["perplexity"]
+    lines = [
+        str(result["card"]),
+        "",
+        f"docs test split: perplexity {ppl.perplexity:.3f} ± {ppl.perplexity_stderr:.3f}, "
+        f"bits per byte {ppl.bits_per_byte:.4f} ({ppl.n_tokens} tokens, {ppl.n_bytes} bytes)",
+        f"memory footprint: {result['footprint_bytes'] / 2**20:.2f} MiB",
+        f"evaluated in {result['seconds']:.1f} s",
+    ]
+    return "\n".join(lines)
+
+
+def _cmd_report(args):
+    result = evaluate_model(
+        args.model,
+        quantization=args.quantization,
+        max_docs=args.max_docs,
+        max_messages=args.max_messages,
+        batch_size=args.batch_size,
+        progress=not args.quiet,
+    )
+    print(_summary(result))
+    if args.out:
+        for path in _write_outputs(result, args.out):
+            print(f"wrote {path}")
+    return 0
+
+
+def _cmd_models(args):
+    import llmlab
+
+    for name in llmlab.list_bundled_models():
+        print(name)
+    return 0
+
+
+def _positive(value):
+    n = int(value)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a positive integer")
+    return n
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="llmlab", description="Evaluate self-hosted causal LMs with llmlab."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    rep = sub.add_parser(
+        "report", help="evaluate a model on the bundled test splits and print its report card"
+    )
+    rep.add_argument("--model", required=True, help="bundled name, local folder or hub id")
+    rep.add_argument("--quantization", choices=["8bit", "4bit"], default=None)
+    rep.add_argument("--out", default=None, help="folder for report.txt/.json and PNG plots")
+    rep.add_argument("--max-docs", type=_positive, default=None, help="score only the first N docs")
+    rep.add_argument(
+        "--max-messages", type=_positive, default=None, help="classify only the first N messages"
+    )
+    rep.add_argument("--batch-size", type=_positive, default=8)
+    rep.add_argument("--quiet", action="store_true", help="no progress bars")
+    rep.set_defaults(func=_cmd_report)
+    mod = sub.add_parser("models", help="list the bundled models")
+    mod.set_defaults(func=_cmd_models)
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, FileNotFoundError, OSError) as exc:
+        print(f"llmlab: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""`llmlab report` and `llmlab models` on the bundled models, in-process and as a command."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+import llmlab
+from llmlab import cli
+
+pytestmark = pytest.mark.skipif(
+    "tiny-llama" not in llmlab.list_bundled_models(), reason="bundled models not built"
+)
+
+
+def test_report_prints_card_and_writes_outputs(tmp_path, capsys):
+    code = cli.main([
+        "report", "--model", "tiny-llama", "--max-docs", "4", "--max-messages", "60",
+        "--out", str(tmp_path), "--quiet",
+    ])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "Report card: tiny-llama" in out
+    for metric in ("perplexity", "bits_per_byte", "accuracy", "recall", "precision"):
+        assert metric in out
+    assert "bits per byte" in out and "memory footprint" in out
+    for name in ("confusion_matrix.png", "precision_recall.png", "report.txt", "report.json"):
+        assert (tmp_path / name).stat().st_size > 0
+    assert (tmp_path / "confusion_matrix.png").read_bytes()[:4] == b"\x89PNG"
+    data = json.loads((tmp_path / "report.json").read_text())
+    assert data["model"] == "tiny-llama" and data["quantization"] is None
+    # The JSON figures are the ones the library computes for the same slice.
+    model, tok = llmlab.load_model("tiny-llama"), llmlab.load_tokenizer("tiny-llama")
+    res = llmlab.perplexity(model, tok, llmlab.datasets.load_docs("test")[:4])
+    assert data["bits_per_byte"] == pytest.approx(res.bits_per_byte, rel=1e-6)
+    texts, y_true = llmlab.datasets.load_spam("test")
+    pred = llmlab.classify(model, tok, texts[:60]).y_pred
+    acc = sum(a == b for a, b in zip(y_true[:60], pred)) / 60
+    assert data["card"]["metrics"]["accuracy"]["value"] == pytest.approx(acc)
+
+
+def test_report_quantized_8bit(capsys):
+    code = cli.main([
+        "report", "--model", "tiny-mistral", "--quantization", "8bit",
+        "--max-docs", "2", "--max-messages", "20", "--quiet",
+    ])
+    assert code == 0
+    assert "Report card: tiny-mistral (8bit)" in capsys.readouterr().out
+
+
+def test_bad_model_is_a_clear_error(capsys):
+    assert cli.main(["report", "--model", "tiny-lama", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "llmlab: error:" in err and "tiny-llama" in err
+
+
+def test_bad_arguments_rejected_by_argparse(capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["report", "--model", "tiny-llama", "--quantization", "3bit"])
+    assert exc.value.code == 2
+    assert "invalid choice: '3bit'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(["report", "--model", "tiny-llama", "--max-docs", "0"])
+
+
+def test_models_command_and_console_script():
+    proc = subprocess.run(
+        [sys.executable, "-m", "llmlab.cli", "models"], capture_output=True, text=True, check=True
+    )
+    assert proc.stdout.split() == llmlab.list_bundled_models()
