@@ -8,6 +8,8 @@ c = get_config()  # noqa: F821 - provided by nbgrader/traitlets when this file i
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "course"
+# The course id students use with `nbgrader fetch_assignment ... --course llmlab`.
+c.CourseDirectory.course_id = "llmlab"
 
 # Cells that load a model or score a split need more than nbgrader's default 30 s.
 # (c.ExecutePreprocessor.timeout is ignored by nbgrader; c.Execute.timeout is what it reads.)

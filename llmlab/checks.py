@@ -1,7 +1,8 @@
 """Helpers for the course notebooks' *visible* tests: they say what is wrong, not just fail.
 
-Each helper raises ``AssertionError`` with a hint a learner can act on, and returns ``True``
+Each helper raises ``AssertionError`` with a hint a learner can act on and returns ``None``
 when the value passes, so a visible test cell reads ``check_number(ppl, "ppl", low=1)``.
+(Returning nothing matters: nbgrader reads a test cell's displayed value as a partial score.)
 
 These helpers give hints only. The hidden tests that decide the grade never call them (a
 learner's answer could replace them), they use plain ``assert`` statements.
@@ -37,7 +38,6 @@ def check_choice(answer, choices="ABCD", name="answer"):
     letter = answer.strip().upper()
     if letter not in tuple(choices):
         _fail(f"{name} is {answer!r}: answer with one letter among {', '.join(choices)}.")
-    return True
 
 
 def check_type(value, types, name="value"):
@@ -47,7 +47,6 @@ def check_type(value, types, name="value"):
             " or ".join(t.__name__ for t in types) if isinstance(types, tuple) else types.__name__
         )
         _fail(f"{name} should be a {want}, but it is a {type(value).__name__}: {value!r:.80}")
-    return True
 
 
 def check_number(value, name="value", *, low=None, high=None, integer=False):
@@ -74,7 +73,6 @@ def check_number(value, name="value", *, low=None, high=None, integer=False):
         _fail(f"{name} is {value:.6g}, below the smallest possible value {low}.")
     if high is not None and value > high:
         _fail(f"{name} is {value:.6g}, above the largest possible value {high}.")
-    return True
 
 
 def check_probability(value, name="value"):
@@ -82,7 +80,7 @@ def check_probability(value, name="value"):
     check_number(value, name)
     if value > 1 and value <= 100:
         _fail(f"{name} is {value:.6g}: give a fraction between 0 and 1, not a percentage.")
-    return check_number(value, name, low=0.0, high=1.0)
+    check_number(value, name, low=0.0, high=1.0)
 
 
 def check_callable(fn, name="function", n_args=None):
@@ -95,12 +93,11 @@ def check_callable(fn, name="function", n_args=None):
         try:
             sig = inspect.signature(fn)
         except (TypeError, ValueError):  # builtins without a signature
-            return True
+            return None
         try:
             sig.bind(*range(n_args))
         except TypeError:
             _fail(f"{name} should accept {n_args} positional argument(s); its signature is {sig}.")
-    return True
 
 
 def check_sequence(value, name="value", *, length=None, of=None):
@@ -114,7 +111,6 @@ def check_sequence(value, name="value", *, length=None, of=None):
             if not isinstance(item, of):
                 _fail(f"{name}[{i}] should be a {getattr(of, '__name__', of)}, "
                       f"not a {type(item).__name__}.")
-    return True
 
 
 def check_matrix(value, name="matrix", *, shape=None, total=None):
@@ -133,7 +129,6 @@ def check_matrix(value, name="matrix", *, shape=None, total=None):
     if total is not None and not math.isclose(arr.sum(), total):
         _fail(f"{name}'s entries sum to {arr.sum():g}, but there are {total} examples: "
               f"every example belongs in exactly one cell.")
-    return True
 
 
 def check_text(value, name="answer", *, min_words=1):
@@ -142,4 +137,3 @@ def check_text(value, name="answer", *, min_words=1):
         _fail(f"{name} should be a string, not a {type(value).__name__}.")
     if len(value.split()) < min_words:
         _fail(f"{name} is too short: write at least {min_words} words.")
-    return True

@@ -1,0 +1,125 @@
+"""INSTRUCTORS.md, run as written: a term of one lesson with two fake students.
+
+The test reads the fenced blocks marked ``<!-- term: setup|instructor|student -->`` and runs
+their commands in order in a throw-away course directory and exchange. Its two students share
+one login, so it adds ``--student NAME`` to their ``submit`` and ``fetch_feedback`` commands.
+alice answers every exercise (the answers are taken from solutions/), bob hands in the
+untouched copy. The exported CSV must give alice full marks and bob zero.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LESSON = "00_loading"
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not (ROOT / "solutions" / LESSON / f"{LESSON}.ipynb").exists(), reason="no lesson 00 yet"
+    ),
+]
+
+
+def term_blocks():
+    text = (ROOT / "INSTRUCTORS.md").read_text()
+    blocks = re.findall(r"<!-- term: (\w+) -->\s*```bash\n(.*?)```", text, re.S)
+    out = []
+    for kind, body in blocks:
+        lines = [ln for ln in body.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+        out.append((kind, lines))
+    return out
+
+
+def test_doc_has_the_whole_workflow():
+    commands = " ".join(ln for _, lines in term_blocks() for ln in lines)
+    for step in ("generate_assignment", "release_assignment", "fetch_assignment", "validate",
+                 "submit", "collect", "autograde", "generate_feedback", "release_feedback",
+                 "fetch_feedback", "export"):
+        assert f"nbgrader {step}" in commands, step
+    text = (ROOT / "INSTRUCTORS.md").read_text().lower()
+    assert "container" in text and "unprivileged" in text and "formgrader" in text
+
+
+def _run(line, cwd, env):
+    proc = subprocess.run(["bash", "-c", "set -euo pipefail; " + line], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, f"`{line}` failed in {cwd}:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
+    return proc.stdout + proc.stderr
+
+
+def _answer_like_the_solution(path):
+    """Copy the solution's answer cells into a fetched learner copy (a diligent student)."""
+    solution = nbformat.read(str(ROOT / "solutions" / LESSON / f"{LESSON}.ipynb"), as_version=4)
+    answers = {
+        c.metadata["nbgrader"]["grade_id"]: c.source
+        for c in solution.cells
+        if c.get("metadata", {}).get("nbgrader", {}).get("solution")
+    }
+    nb = nbformat.read(str(path), as_version=4)
+    n = 0
+    for cell in nb.cells:
+        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if gid in answers:
+            cell.source = "\n".join(
+                ln for ln in answers[gid].splitlines()
+                if ln.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION")
+            )
+            n += 1
+    assert n, "no answer cells found"
+    nbformat.write(nb, str(path))
+
+
+def test_a_term_as_the_instructors_guide_says(tmp_path):
+    course = tmp_path / "course_dir"
+    course.mkdir()
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    shutil.copytree(ROOT / "solutions", course / "solutions")
+    env = {
+        **os.environ,
+        "EXCHANGE": str(tmp_path / "exchange"),
+        "HF_HUB_OFFLINE": "1",
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]),
+    }
+    env.pop("MPLBACKEND", None)
+    students = {"alice": tmp_path / "alice", "bob": tmp_path / "bob"}
+    for home in students.values():
+        home.mkdir()
+    validated = {}
+    for kind, lines in term_blocks():
+        for line in lines:
+            if kind in ("setup", "instructor"):
+                _run(line, course, env)
+                continue
+            for name, home in students.items():
+                cmd = line
+                if re.search(r"nbgrader (submit|fetch_feedback)\b", line):
+                    cmd += f" --student {name}"
+                out = _run(cmd, home, env)
+                if "fetch_assignment" in line and name == "alice":
+                    _answer_like_the_solution(home / LESSON / f"{LESSON}.ipynb")
+                if "nbgrader validate" in line:
+                    validated[name] = out
+    assert "Success! Your notebook passes all the tests." in validated["alice"]
+    assert "VALIDATION FAILED" in validated["bob"] or "failed" in validated["bob"].lower()
+    for name, home in students.items():
+        feedback = list((home / LESSON / "feedback").rglob("*.html"))
+        assert feedback, f"{name} got no feedback"
+    with open(course / "grades.csv", newline="") as fh:
+        rows = {r["student_id"]: r for r in csv.DictReader(fh) if r["assignment"] == LESSON}
+    assert set(rows) == {"alice", "bob"}
+    assert float(rows["alice"]["max_score"]) > 0
+    assert float(rows["alice"]["score"]) == float(rows["alice"]["max_score"])
+    assert float(rows["bob"]["score"]) == 0.0
+    (ROOT / "artifacts").mkdir(exist_ok=True)
+    shutil.copy(course / "grades.csv", ROOT / "artifacts" / "grades.csv")
