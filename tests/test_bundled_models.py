@@ -1,0 +1,145 @@
+"""The bundled models: they load offline every way a practitioner would, meet the shape rules
+that quantization needs, and their model cards' figures reproduce.
+
+Figures are recomputed here with llmlab itself on the full held-out splits (the docs test
+split is 88 KB, the spam test split 1,000 messages: seconds for these models) and compared
+with ``eval_results.json``, which ``python -m llmlab.training.evaluate`` wrote with the same
+library. Quantized runs use a fixed sample of documents, and compare with float32 on that
+same sample.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from pathlib import Path
+
+import pytest
+import torch
+
+import llmlab
+from llmlab.datasets import load_docs, load_spam
+
+MODELS = {"tiny-llama": "LlamaForCausalLM", "tiny-mistral": "MistralForCausalLM"}
+
+pytestmark = pytest.mark.skipif(
+    set(MODELS) - set(llmlab.list_bundled_models()), reason="bundled models not built"
+)
+
+
+def _results(name):
+    path = Path(llmlab.resolve_model_path(name)) / "eval_results.json"
+    return json.loads(path.read_text())
+
+
+@pytest.fixture(scope="module")
+def loaded():
+    return {n: (llmlab.load_model(n), llmlab.load_tokenizer(n)) for n in MODELS}
+
+
+@pytest.mark.parametrize("name,arch", MODELS.items())
+def test_loads_offline_every_way(name, arch):
+    import transformers
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    path = llmlab.resolve_model_path(name)
+    cls = getattr(transformers, arch)
+    for model in (llmlab.load_model(name), AutoModelForCausalLM.from_pretrained(path),
+                  cls.from_pretrained(path)):
+        assert type(model).__name__ == arch
+    tok = AutoTokenizer.from_pretrained(path)
+    ids = tok("def f(x): return x  # ünïcode")["input_ids"]
+    assert ids[0] == tok.bos_token_id
+    assert tok.decode(ids, skip_special_tokens=True) == "def f(x): return x  # ünïcode"
+
+
+@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("quantization,layer", [("8bit", "Linear8bitLt"), ("4bit", "Linear4bit")])
+def test_quantized_loading(name, quantization, layer):
+    model = llmlab.load_model(name, quantization=quantization)
+    kinds = {type(m).__name__ for n, m in model.named_modules() if n.endswith("proj")}
+    assert kinds == {layer}
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_shapes_sizes_and_files(name):
+    path = Path(llmlab.resolve_model_path(name))
+    model = llmlab.load_model(name)
+    for mod_name, module in model.named_modules():
+        if isinstance(module, torch.nn.Linear):
+            assert module.out_features % 64 == 0, mod_name
+    assert model.config.max_position_embeddings >= 256
+    assert (path / "model.safetensors").stat().st_size < 20 * 2**20
+    for f in ("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
+              "README.md", "training_log.csv", "eval_results.json"):
+        assert (path / f).is_file(), f
+    gen = json.loads((path / "generation_config.json").read_text())
+    assert gen["bos_token_id"] == model.config.bos_token_id
+    assert gen["eos_token_id"] == model.config.eos_token_id
+    # No max_length: `generate(max_new_tokens=...)` must not warn on every call.
+    assert "max_length" not in gen
+    header = (path / "training_log.csv").read_text().splitlines()[0]
+    assert header.startswith("step,tokens_seen,train_loss,val_loss")
+
+
+def test_vocabularies_clearly_differ():
+    sizes = [llmlab.load_tokenizer(n).vocab_size for n in MODELS]
+    assert max(sizes) >= 1.5 * min(sizes)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_docs_figures_reproduce(loaded, name):
+    model, tok = loaded[name]
+    card = _results(name)["docs_test"]
+    res = llmlab.perplexity(model, tok, load_docs("test"), max_length=card["max_length"],
+                            stride=card["stride"])
+    assert res.n_tokens == card["n_tokens"] and res.n_bytes == card["n_bytes"]
+    assert res.bits_per_byte == pytest.approx(card["bits_per_byte"], rel=1e-4)
+    assert res.perplexity == pytest.approx(card["perplexity"], rel=1e-4)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_spam_figures_reproduce(loaded, name):
+    model, tok = loaded[name]
+    for variant in ("natural", "rare"):
+        card = _results(name)["spam"][variant]
+        texts, y_true = load_spam("test", variant=variant)
+        y_pred = llmlab.classify(model, tok, texts).y_pred
+        assert llmlab.metrics.f1_score(y_true, y_pred, pos_label="spam") == pytest.approx(
+            card["f1"], abs=1e-9)
+        cm = llmlab.metrics.confusion_matrix(y_true, y_pred, labels=["ham", "spam"])
+        assert cm.ravel().tolist() == [card["tn"], card["fp"], card["fn"], card["tp"]]
+
+
+def test_spam_f1_target_reached():
+    assert max(_results(n)["spam"]["natural"]["f1"] for n in MODELS) >= 0.85
+
+
+def test_xz_baseline_reproduces_and_models_beat_it():
+    from llmlab.training.xz_baseline import xz_bits_per_byte
+
+    xz = xz_bits_per_byte(load_docs("train"), load_docs("test"))
+    for name in MODELS:
+        card = _results(name)["docs_test"]
+        assert xz == pytest.approx(card["xz_bits_per_byte"], rel=1e-9)
+        assert card["bits_per_byte"] < xz, f"{name} does not beat xz"
+
+
+@pytest.mark.xfail(strict=True, reason="issue 3's target (<= 1.6 bits per byte) is not reached "
+                   "yet by the bundled models; see their model cards")
+def test_docs_bits_per_byte_target():
+    assert min(_results(n)["docs_test"]["bits_per_byte"] for n in MODELS) <= 1.6
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_quantized_quality_close_to_full_precision(name):
+    docs = load_docs("test")
+    sample = random.Random(0).sample(docs, 24)
+    tok = llmlab.load_tokenizer(name)
+    full = llmlab.perplexity(llmlab.load_model(name), tok, sample).bits_per_byte
+    q8 = llmlab.perplexity(llmlab.load_model(name, quantization="8bit"), tok, sample).bits_per_byte
+    q4 = llmlab.perplexity(llmlab.load_model(name, quantization="4bit"), tok, sample).bits_per_byte
+    assert math.isfinite(full)
+    assert abs(q8 - full) / full <= 0.02, (full, q8)
+    assert abs(q4 - full) / full <= 0.10, (full, q4)
