@@ -1,0 +1,121 @@
+"""Command line: ``python -m llmlab.training build --model tiny-llama|tiny-mistral|all``.
+
+Examples
+--------
+Each bundled model is trained in two stages: from scratch, then a continuation from the
+first stage's weights with a fresh warmup + cosine schedule and more Python documentation in
+the mix (see ``configs.py``). Rebuild both with the step counts recorded in each model's
+``training_summary.json``::
+
+    python -m llmlab.training build --model all --reproduce
+
+Train on a wall-clock budget instead (each stage's step count is planned from the measured
+throughput)::
+
+    python -m llmlab.training build --model tiny-llama --minutes 40 --threads 1
+
+The two models were trained at the same time, one process and one thread each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from llmlab.training.configs import BUNDLED, SPECS, get_spec, stages
+
+DEFAULT_OUT = Path(__file__).resolve().parent.parent / "models"
+
+
+def _recorded_steps(out: Path, name: str) -> list | None:
+    """Step counts of each recorded stage (first stage first), from training_summary.json."""
+    path = out / name / "training_summary.json"
+    if not path.exists():
+        return None
+    summary, steps = json.loads(path.read_text()), []
+    while summary:
+        steps.insert(0, int(summary["steps_run"]))
+        summary = summary.get("previous_stage")
+    return steps
+
+
+def build(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m llmlab.training build", description="Train bundled model(s)."
+    )
+    parser.add_argument("--model", required=True, choices=[*SPECS, "all"],
+                        help="which model to train ('all' = the bundled ones, one after another)")
+    parser.add_argument("--minutes", type=float, default=None,
+                        help="wall-clock budget per stage (default: the spec's)")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="fixed number of optimizer steps per stage (overrides --minutes)")
+    parser.add_argument("--reproduce", action="store_true",
+                        help="use the step counts recorded in OUT/<name>/training_summary.json")
+    parser.add_argument("--single-stage", action="store_true",
+                        help="skip the continuation stage of a two-stage spec")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                        help="folder that receives <name>/ (default: llmlab/models)")
+    parser.add_argument("--seed", type=int, default=None, help="override the first stage's seed")
+    parser.add_argument("--no-evaluate", action="store_true",
+                        help="skip the test-split evaluation and model card")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+    from llmlab.training.train import load_training_data, train_model
+
+    data = load_training_data()
+    names = list(BUNDLED) if args.model == "all" else [args.model]
+    for name in names:
+        plan = stages(get_spec(name, seed=args.seed))
+        if args.single_stage:
+            plan = plan[:1]
+        steps = [args.steps] * len(plan)
+        if args.reproduce and args.steps is None:
+            recorded = _recorded_steps(args.out, name)
+            if recorded is None or len(recorded) != len(plan):
+                parser.error(f"--reproduce: no matching training_summary.json for {name} "
+                             f"in {args.out}")
+            steps = recorded
+        target = args.out / name
+        with tempfile.TemporaryDirectory(prefix=f"llmlab-{name}-") as tmp:
+            init = None
+            for i, spec in enumerate(plan):
+                last = i == len(plan) - 1
+                folder = target if last else Path(tmp) / f"stage{i + 1}"
+                print(f"training {name} stage {i + 1}/{len(plan)} -> {folder}",
+                      file=sys.stderr, flush=True)
+                summary = train_model(spec, folder, data=data, minutes=args.minutes,
+                                      steps=steps[i], threads=args.threads, progress=True,
+                                      init_from=init)
+                print(json.dumps({k: summary[k] for k in (
+                    "name", "n_parameters", "steps_run", "best_step", "best_val_loss",
+                    "train_seconds", "tokens_per_second")}), flush=True)
+                init = folder
+        if not args.no_evaluate:
+            from llmlab.training.evaluate import evaluate_folder, write_model_card
+
+            results = evaluate_folder(target, threads=args.threads, progress=True)
+            write_model_card(target, results)
+            print(json.dumps(results["summary"]), flush=True)
+    return 0
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(__doc__)
+        print("commands: build")
+        return 0
+    if argv[0] == "build":
+        return build(argv[1:])
+    print(f"unknown command {argv[0]!r}; expected 'build'", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

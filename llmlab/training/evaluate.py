@@ -1,0 +1,441 @@
+"""Measure a model folder on the held-out test splits and write its model card.
+
+Two measurements, both in float32 and both independent of batching:
+
+* **docs test bits per byte and perplexity** -- each test document is tokenized with ``<s>``
+  first; the first token is context only and every later token is scored exactly once.
+  Documents longer than the context (512 tokens) are scored in sliding windows of 512 tokens
+  with a stride of 256 (every scored token sees at least 256 tokens of context), the same
+  semantics as :func:`llmlab.perplexity`. Bits per byte = total NLL (nats) /
+  (ln 2 x UTF-8 bytes of the test texts); token perplexity = exp(total NLL / scored tokens).
+* **spam test classification** -- each message is put in ``llmlab.prompts.SPAM_TEMPLATE``
+  and the model's log-probabilities of the continuations ``" spam"`` and ``" ham"`` are
+  compared; the larger wins. Reported: accuracy, precision, recall and F1 of the class
+  ``spam``.
+
+Run it with::
+
+    python -m llmlab.training.evaluate --model llmlab/models/tiny-llama [--write-card]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["docs_bits_per_byte", "evaluate_folder", "spam_scores", "write_model_card"]
+
+MAX_LENGTH = 512
+STRIDE = 256
+
+
+def _windows(n_tokens: int, max_length: int, stride: int):
+    """Yield ``(start, end, first_scored)``: window ``[start, end)`` scores ``[first_scored, end)``."""
+    end = min(n_tokens, max_length)
+    yield 0, end, 1
+    while end < n_tokens:
+        new_end = min(n_tokens, end + stride)
+        yield max(0, new_end - max_length), new_end, end
+        end = new_end
+
+
+def docs_bits_per_byte(model, tokenizer, texts, *, max_length=MAX_LENGTH, stride=STRIDE,
+                       progress=False) -> dict:
+    """Score ``texts`` token by token; return NLL, tokens, bytes, bits per byte, perplexity."""
+    import torch
+    from tqdm.auto import tqdm
+
+    model.eval()
+    total_nll, n_scored, n_bytes = 0.0, 0, 0
+    with torch.no_grad():
+        for text in tqdm(texts, desc="docs test", disable=not progress):
+            ids = tokenizer(text).input_ids
+            n_bytes += len(text.encode("utf-8"))
+            for start, end, first in _windows(len(ids), max_length, stride):
+                x = torch.tensor([ids[start:end]])
+                logits = model(input_ids=x).logits[0].double()
+                logp = torch.log_softmax(logits, dim=-1)
+                # position p predicts token p+1 (both relative to the window start)
+                targets = torch.tensor(ids[first:end])
+                rows = torch.arange(first - start - 1, end - start - 1)
+                total_nll -= logp[rows, targets].sum().item()
+                n_scored += len(targets)
+    return {
+        "nll_nats": total_nll,
+        "n_tokens": n_scored,
+        "n_bytes": n_bytes,
+        "n_texts": len(texts),
+        "bits_per_byte": total_nll / (math.log(2) * n_bytes),
+        "perplexity": math.exp(total_nll / n_scored),
+        "bytes_per_token": n_bytes / max(1, n_scored),
+        "max_length": max_length,
+        "stride": stride,
+    }
+
+
+def spam_scores(model, tokenizer, texts, *, labels=("ham", "spam"), progress=False):
+    """Return, per text, the log-probability of each label after the spam prompt."""
+    import torch
+    from tqdm.auto import tqdm
+
+    from llmlab.prompts import LABEL_TEMPLATE, SPAM_TEMPLATE
+
+    model.eval()
+    out = []
+    with torch.no_grad():
+        for text in tqdm(texts, desc="spam test", disable=not progress):
+            prompt = SPAM_TEMPLATE.format(text=text)
+            p_ids = tokenizer(prompt).input_ids
+            row = []
+            for label in labels:
+                full = tokenizer(prompt + LABEL_TEMPLATE.format(label=label)).input_ids
+                if full[: len(p_ids)] != p_ids:
+                    raise ValueError("the label changed the prompt's tokenization")
+                full = full[-MAX_LENGTH:]
+                n_label = len(full) - len(p_ids) if len(full) > len(p_ids) else 0
+                n_label = min(n_label, len(full) - 1)
+                logp = torch.log_softmax(model(input_ids=torch.tensor([full])).logits[0].double(), -1)
+                pos = torch.arange(len(full) - n_label - 1, len(full) - 1)
+                row.append(logp[pos, torch.tensor(full[-n_label:])].sum().item())
+            out.append(row)
+    return out
+
+
+def _classification(y_true, y_pred, positive="spam") -> dict:
+    tp = sum(t == positive and p == positive for t, p in zip(y_true, y_pred))
+    fp = sum(t != positive and p == positive for t, p in zip(y_true, y_pred))
+    fn = sum(t == positive and p != positive for t, p in zip(y_true, y_pred))
+    tn = len(y_true) - tp - fp - fn
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "n": len(y_true), "tp": tp, "fp": fp, "fn": fn, "tn": tn,
+        "accuracy": (tp + tn) / len(y_true),
+        "precision": precision, "recall": recall, "f1": f1,
+        "balanced_accuracy": 0.5 * (recall + (tn / (tn + fp) if tn + fp else 0.0)),
+    }
+
+
+def evaluate_folder(folder, *, threads=None, progress=False, spam_variants=("natural", "rare")):
+    """Load ``folder`` in float32 and measure it on the docs and spam test splits."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from llmlab.datasets import load_docs, load_spam
+
+    if threads:
+        torch.set_num_threads(int(threads))
+    folder = Path(folder)
+    t0 = time.time()
+    tok = AutoTokenizer.from_pretrained(folder)
+    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
+    model.eval()
+    results = {"model": _model_name(folder), "architecture": type(model).__name__,
+               "n_parameters": sum(p.numel() for p in model.parameters()),
+               "model_file_bytes": (folder / "model.safetensors").stat().st_size,
+               "vocab_size": model.config.vocab_size}
+    results["docs_test"] = docs_bits_per_byte(model, tok, load_docs("test"), progress=progress)
+    try:
+        from llmlab.training.xz_baseline import xz_bits_per_byte
+
+        results["docs_test"]["xz_bits_per_byte"] = xz_bits_per_byte(
+            load_docs("train"), load_docs("test"))
+    except ImportError:
+        pass
+    results["spam"] = {}
+    for variant in spam_variants:
+        texts, y_true = load_spam("test", variant=variant)
+        scores = spam_scores(model, tok, texts, progress=progress)
+        y_pred = ["spam" if s > h else "ham" for h, s in scores]
+        results["spam"][variant] = _classification(y_true, y_pred)
+    results["eval_seconds"] = round(time.time() - t0, 1)
+    results["dtype"] = "float32"
+    d, s = results["docs_test"], results["spam"]["natural"]
+    results["summary"] = {
+        "model": results["model"],
+        "docs_test_bits_per_byte": round(d["bits_per_byte"], 4),
+        "docs_test_perplexity": round(d["perplexity"], 3),
+        "xz_bits_per_byte": round(d.get("xz_bits_per_byte", float("nan")), 4),
+        "spam_test_accuracy": round(s["accuracy"], 4),
+        "spam_test_precision": round(s["precision"], 4),
+        "spam_test_recall": round(s["recall"], 4),
+        "spam_test_f1": round(s["f1"], 4),
+    }
+    (folder / "eval_results.json").write_text(json.dumps(results, indent=2) + "\n")
+    return results
+
+
+def _model_name(folder: Path) -> str:
+    """The model's name: the one its training summary records, else the folder's."""
+    path = folder / "training_summary.json"
+    if path.exists():
+        return json.loads(path.read_text()).get("name", folder.name)
+    return folder.name
+
+
+def _fmt_minutes(seconds) -> str:
+    return f"{seconds / 60:.1f} min"
+
+
+def write_model_card(folder, results=None) -> Path:
+    """Write ``README.md`` (the model card) from the training summary and the measurements."""
+    folder = Path(folder)
+    if results is None:
+        results = json.loads((folder / "eval_results.json").read_text())
+    summ = json.loads((folder / "training_summary.json").read_text())
+    cfg = json.loads((folder / "config.json").read_text())
+    spec = summ["spec"]
+    try:
+        from llmlab.datasets import data_card
+
+        card = data_card()
+    except (ImportError, OSError, ValueError):
+        card = {}
+    docs_card, spam_card = card.get("docs") or {}, card.get("spam") or {}
+    d = results["docs_test"]
+    sp = results["spam"]
+    name = summ.get("name", folder.name)
+    arch = cfg["architectures"][0]
+    mistral = cfg["model_type"] == "mistral"
+    mb = results["model_file_bytes"] / 1e6
+    docs_sources = docs_card.get("sources", {})
+    splits = docs_card.get("splits", {})
+    lic_lines = "\n".join(
+        f"  - {k}: {v.get('description', '')} -- {v.get('licence', '?')} (version {v.get('version', '?')})"
+        for k, v in docs_sources.items()
+    )
+    split_lines = "\n".join(
+        f"| docs {k} | {v.get('documents', '?')} documents | {v.get('text_bytes', 0) / 1e6:.2f} MB | "
+        f"{'training' if k == 'train' else 'checkpoint selection (fixed slice)' if k == 'validation' else 'held-out evaluation only'} |"
+        for k, v in splits.items()
+    )
+    spam_sizes = spam_card.get("recipe", {}).get("split_sizes", {})
+    spam_lines = "\n".join(
+        f"| spam {k} | {v} messages | | "
+        f"{'training (as labelled prompts, ' + str(spec['spam_oversample']) + 'x)' if k == 'train' else 'not used in training' if k == 'validation' else 'held-out evaluation only'} |"
+        for k, v in spam_sizes.items()
+    )
+    xz = d.get("xz_bits_per_byte")
+    xz_row = f"| xz -9e baseline (train text as dictionary) | {xz:.3f} bits/byte | |\n" if xz else ""
+    rows = []
+    for variant, m in sp.items():
+        rows.append(
+            f"| spam test ({variant}) | {m['n']} | {m['accuracy']:.3f} | {m['precision']:.3f} | "
+            f"{m['recall']:.3f} | {m['f1']:.3f} | {m['balanced_accuracy']:.3f} |"
+        )
+    spam_table = "\n".join(rows)
+    sliding = (
+        "`sliding_window` is `null`: attention is plain causal over the whole 512-token context "
+        "(Mistral's sliding-window attention never engages at this context length).\n"
+        if mistral else ""
+    )
+    chain = []
+    node = summ
+    while node:
+        chain.insert(0, node)
+        node = node.get("previous_stage")
+    training_table = _training_table(chain)
+    python_x = " / ".join(f"{c['spec']['python_oversample']}x" for c in chain)
+    spam_x = " / ".join(f"{c['spec']['spam_oversample']}x" for c in chain)
+    if len(chain) > 1:
+        which = " (" + " / ".join(f"stage {i + 1}" for i in range(len(chain))) + ")"
+        python_x += which
+        spam_x += which
+    total_s = summ.get("total_train_seconds", summ["train_seconds"])
+    text = f"""---
+license: mit
+library_name: transformers
+pipeline_tag: text-generation
+language: en
+tags:
+- {cfg['model_type']}
+- tiny
+- education
+- llmlab
+---
+
+# {name}
+
+A tiny **{arch}** trained from scratch for the llmlab course, so that every lesson can load,
+score and quantize a real Llama/Mistral-architecture model offline, on a laptop CPU, in
+seconds. It is a teaching instrument, not a useful assistant: it writes text that *looks like*
+Python documentation and it learned one narrow task (labelling synthetic SMS messages as
+`ham` or `spam`).
+
+## Architecture
+
+| | |
+|---|---|
+| class | `{arch}` (`model_type: {cfg['model_type']}`) |
+| parameters | {summ['n_parameters']:,} (embeddings tied with the LM head) |
+| layers | {cfg['num_hidden_layers']} |
+| hidden size | {cfg['hidden_size']} |
+| attention heads | {cfg['num_attention_heads']} (head dim {cfg.get('head_dim', cfg['hidden_size'] // cfg['num_attention_heads'])}), {cfg['num_key_value_heads']} key/value heads{' (grouped-query attention)' if cfg['num_key_value_heads'] != cfg['num_attention_heads'] else ''} |
+| MLP | SwiGLU, intermediate size {cfg['intermediate_size']} |
+| context length | {cfg['max_position_embeddings']} tokens, RoPE (theta {spec['rope_theta']:g}) |
+| vocabulary | {cfg['vocab_size']} tokens |
+| weights | float32 safetensors, {mb:.1f} MB |
+
+{sliding}Every linear layer (q/k/v/o, gate/up/down, and the LM head) has an output size that is a
+multiple of 64, so the model loads in 8-bit and 4-bit with bitsandbytes on CPU.
+
+## Tokenizer
+
+A byte-level BPE tokenizer (trained with the `tokenizers` library on this model's training
+text, {cfg['vocab_size']} tokens): any string encodes, and `decode` returns it exactly.
+Special tokens: `<unk>` (0, never produced), `<s>` (1, BOS, put first on every encoded text
+as Llama does), `</s>` (2, EOS, ends every training document), `<pad>` (3).
+`AutoTokenizer.from_pretrained` loads it as a `PreTrainedTokenizerFast`.
+
+## Training data
+
+Each document is its own `<s> ... </s>` sequence; documents are shuffled and packed into
+{spec['seq_len']}-token training sequences.
+
+- **docs train split**: every document, with the Python-documentation documents repeated
+  {python_x} in all (the validation and test splits are Python documentation).
+  Sources and licences:
+{lic_lines}
+- **spam train split** (synthetic SMS messages, {spam_card.get('licence', 'see the data card')}):
+  every message written as `Message: {{text}}\\nLabel: {{label}}` (the template in
+  `llmlab.prompts`), {spam_x}.
+
+| split | size | | use |
+|---|---|---|---|
+{split_lines}
+{spam_lines}
+
+The test splits were never trained on or used to choose anything. The checkpoint kept is the
+one with the lowest loss on a fixed slice ({summ['validation_tokens']:,} tokens) of the docs
+validation split. See `llmlab/data/` and `llmlab.datasets.data_card()` for provenance.
+
+## Training procedure
+
+{training_table}
+
+`training_log.csv` has one row per validation: `step, tokens_seen, train_loss` (mean over the
+steps since the previous row), `val_loss` (nats/token), `elapsed_s`, `lr` and, for a
+multi-stage run, `stage`; steps, tokens and seconds count from the start of stage 1.
+
+## Evaluation (measured, float32)
+
+| | value | |
+|---|---|---|
+| docs test bits per byte | **{d['bits_per_byte']:.3f}** | {d['n_texts']} documents, {d['n_bytes']:,} bytes |
+| docs test token perplexity | {d['perplexity']:.2f} | {d['n_tokens']:,} scored tokens, {d['bytes_per_token']:.2f} bytes/token |
+{xz_row}
+Each test document is tokenized with `<s>` first; the first token is context only and every
+other token is scored once, in windows of {d['max_length']} tokens with stride {d['stride']}.
+Perplexity depends on the tokenizer: compare models with bits per byte.
+
+Spam classification: the message goes into `Message: {{text}}\\nLabel:` and the label whose
+continuation (`" spam"` or `" ham"`) has the higher log-probability wins (threshold 0.5).
+Positive class: `spam`.
+
+| set | messages | accuracy | precision | recall | F1 | balanced accuracy |
+|---|---|---|---|---|---|---|
+{spam_table}
+
+## Use
+
+```python
+import llmlab
+model = llmlab.load_model("{name}")
+tok = llmlab.load_tokenizer("{name}")
+```
+
+or with transformers directly: `AutoModelForCausalLM.from_pretrained(path)`,
+`AutoTokenizer.from_pretrained(path)`.
+
+## Limitations
+
+Trained for {_fmt_minutes(total_s)} on about {summ['train_bytes_per_epoch'] / 1e6:.0f} MB of
+text: its English is shallow and it knows nothing beyond documentation prose. The spam data is
+synthetic and template-generated, so the classification scores say little about real SMS spam.
+Do not use it for anything but learning how to evaluate models.
+
+## Reproduce
+
+```bash
+HF_HUB_OFFLINE=1 python -m llmlab.training build --model {name} --reproduce --threads 1
+HF_HUB_OFFLINE=1 python -m llmlab.training.evaluate --model llmlab/models/{name} --write-card
+```
+
+`--reproduce` replays the recorded step counts ({' + '.join(str(c['steps_run']) for c in chain)})
+with clean cosine schedules and the same seeds. The shipped run planned its step counts from the
+throughput it measured on a shared machine (the plan history is in `training_summary.json`), so
+a replay follows the same recipe but is not bit-for-bit identical.
+
+## Licence
+
+The weights and tokenizer: MIT (as llmlab). Training data: see the licences above.
+"""
+    path = folder / "README.md"
+    path.write_text(text)
+    return path
+
+
+def _training_table(chain) -> str:
+    """A markdown table with one column per training stage."""
+    cols = [f"stage {i + 1}" for i in range(len(chain))] if len(chain) > 1 else ["value"]
+    rows = {
+        "starts from": lambda i, c: "random initialisation" if i == 0 else f"stage {i}'s weights and tokenizer",
+        "optimizer": lambda i, c: (f"AdamW, betas {tuple(c['spec']['betas'])}, weight decay "
+                                   f"{c['spec']['weight_decay']} (matrices), clip {c['spec']['grad_clip']}"),
+        "learning rate": lambda i, c: (f"peak {c['spec']['peak_lr']:g}, warmup {c['spec']['warmup_steps']} "
+                                       f"steps, cosine to {c['spec']['min_lr_ratio'] * c['spec']['peak_lr']:g}"),
+        "batch": lambda i, c: f"{c['spec']['batch_size']} x {c['spec']['seq_len']} tokens",
+        "Python docs / spam repeats": lambda i, c: (f"{c['spec']['python_oversample']}x / "
+                                                     f"{c['spec']['spam_oversample']}x"),
+        "steps": lambda i, c: f"{c['steps_run']} ({c.get('stopped', '')})",
+        "tokens seen": lambda i, c: (f"{c['tokens_seen']:,} (one pass = "
+                                     f"{c['train_tokens_per_epoch']:,})"),
+        "best checkpoint": lambda i, c: (f"step {c['best_step']}, val loss "
+                                         f"{c['best_val_loss']:.4f}"),
+        "final val loss": lambda i, c: f"{c['final_val_loss']:.4f}",
+        "time": lambda i, c: (f"{_fmt_minutes(c['train_seconds'])} ({c['tokens_per_second']:,.0f} "
+                              f"tokens/s, {c['threads']} thread)"),
+        "seed": lambda i, c: str(c["spec"]["seed"]),
+    }
+    lines = ["| | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    for label, fn in rows.items():
+        lines.append(f"| {label} | " + " | ".join(fn(i, c) for i, c in enumerate(chain)) + " |")
+    last = chain[-1]
+    lines.append("")
+    lines.append(
+        f"In all: {_fmt_minutes(last.get('total_train_seconds', last['train_seconds']))} of "
+        f"training, {last.get('total_tokens_seen', last['tokens_seen']):,} tokens, on one CPU "
+        "thread of a shared 2-core AMD EPYC (Zen 4) VM, with the matmuls in bfloat16 autocast "
+        "and the weights, optimizer state and loss in float32. Validation loss (nats/token) is "
+        "measured on a fixed slice of the docs validation split; the checkpoint kept is the "
+        f"best one. Software: torch {last['torch_version']}, transformers "
+        f"{last['transformers_version']}."
+    )
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m llmlab.training.evaluate",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", required=True, type=Path, help="model folder")
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--write-card", action="store_true",
+                        help="also (re)write the folder's README.md model card")
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    results = evaluate_folder(args.model, threads=args.threads, progress=not args.no_progress)
+    if args.write_card:
+        write_model_card(args.model, results)
+    print(json.dumps(results["summary"], indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,173 @@
+"""Smoke tests of the training recipe (llmlab.training) and checks of the bundled models."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+
+import itertools
+
+from llmlab.training.configs import SPECS, get_spec, make_config
+from llmlab.training.evaluate import _windows
+from llmlab.training.train import TrainingData, lr_factor, pack, train_model
+
+MODELS = Path(__file__).resolve().parent.parent / "llmlab" / "models"
+BUNDLED = ("tiny-llama", "tiny-mistral")
+
+
+def _sample_data() -> TrainingData:
+    from pydoc_data.topics import topics
+
+    texts = [t for _, t in sorted(topics.items())]
+    spam = [("WIN a free prize now! call 0800 123", "spam"), ("see you at lunch tomorrow", "ham")]
+    return TrainingData(
+        docs_train=texts[:30],
+        spam_train_texts=[t for t, _ in spam] * 5,
+        spam_train_labels=[y for _, y in spam] * 5,
+        docs_validation=texts[30:40],
+        source="pydoc_data.topics (test sample)",
+    )
+
+
+@pytest.mark.parametrize("name", ["micro-llama", "micro-mistral"])
+def test_train_micro_model_and_load_back(tmp_path, name):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    spec = get_spec(name)
+    summary = train_model(spec, tmp_path, data=_sample_data(), steps=4, threads=1, progress=False)
+    assert summary["steps_run"] == 4
+    for f in ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
+              "generation_config.json", "training_log.csv", "training_summary.json"):
+        assert (tmp_path / f).is_file(), f
+
+    model = AutoModelForCausalLM.from_pretrained(tmp_path)
+    tok = AutoTokenizer.from_pretrained(tmp_path)
+    expected = "LlamaForCausalLM" if spec.architecture == "llama" else "MistralForCausalLM"
+    assert type(model).__name__ == expected
+    assert model.config.vocab_size == spec.vocab_size == len(tok)
+
+    ids = tok("hello").input_ids
+    assert ids[0] == tok.bos_token_id == model.config.bos_token_id
+    assert tok.eos_token_id == model.config.eos_token_id
+    assert tok.pad_token_id == model.config.pad_token_id
+    text = "  Tabs\tand ünïcode 🤖\r\nline two  "
+    assert tok.decode(tok(text).input_ids, skip_special_tokens=True) == text
+
+    with torch.no_grad():
+        out = model(input_ids=torch.tensor([ids]))
+    assert out.logits.shape == (1, len(ids), spec.vocab_size)
+
+    rows = (tmp_path / "training_log.csv").read_text().splitlines()
+    assert rows[0] == "step,tokens_seen,train_loss,val_loss,elapsed_s,lr"
+    assert len(rows) >= 2
+
+
+def test_training_is_seeded(tmp_path):
+    spec = get_spec("micro-llama")
+    a = train_model(spec, tmp_path / "a", data=_sample_data(), steps=3, threads=1, progress=False)
+    b = train_model(spec, tmp_path / "b", data=_sample_data(), steps=3, threads=1, progress=False)
+    assert a["final_val_loss"] == pytest.approx(b["final_val_loss"], rel=1e-5)
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_specs_are_quantizable(name):
+    from transformers import AutoModelForCausalLM
+
+    spec = get_spec(name)
+    cfg = make_config(spec, bos_token_id=1, eos_token_id=2, pad_token_id=3)
+    assert cfg.max_position_embeddings == 512
+    if spec.architecture == "mistral":
+        assert cfg.sliding_window is None or cfg.sliding_window >= 512
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(cfg)
+    linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    assert linears
+    assert all(m.out_features % 64 == 0 for m in linears)
+
+
+def test_bad_spec_is_rejected():
+    with pytest.raises(ValueError, match="multiples of 64"):
+        get_spec("tiny-llama", vocab_size=4000)
+    with pytest.raises(ValueError, match="unknown model"):
+        get_spec("huge-llama")
+
+
+def test_lr_schedule_warms_up_then_decays():
+    lrs = [lr_factor(s, warmup=10, total=100, min_ratio=0.1) for s in range(101)]
+    assert lrs[0] == pytest.approx(0.1)
+    assert max(lrs) == pytest.approx(1.0)
+    assert lrs[100] == pytest.approx(0.1)
+    assert all(a >= b for a, b in itertools.pairwise(lrs[10:]))
+
+
+def test_pack_cuts_fixed_length_rows():
+    rows = pack([[1, 5, 6, 2], [1, 7, 2]], 3)
+    assert rows.tolist() == [[1, 5, 6], [2, 1, 7]]
+
+
+@pytest.mark.parametrize("n", [1, 2, 100, 512, 513, 700, 1500])
+def test_eval_windows_score_each_token_once(n):
+    scored = []
+    for start, end, first in _windows(n, 512, 256):
+        assert 0 <= start < first <= end <= n and end - start <= 512
+        assert first - start >= min(256, first)  # every scored token sees context
+        scored.extend(range(first, end))
+    assert scored == list(range(1, n))
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_bundled_model_folder(name):
+    folder = MODELS / name
+    if not (folder / "model.safetensors").exists():
+        pytest.skip(f"{name} is not built")
+    cfg = json.loads((folder / "config.json").read_text())
+    assert cfg["max_position_embeddings"] == 512
+    assert cfg["vocab_size"] % 64 == 0
+    assert cfg["model_type"] == ("llama" if name == "tiny-llama" else "mistral")
+    if cfg["model_type"] == "mistral":
+        assert cfg.get("sliding_window") is None or cfg["sliding_window"] >= 512
+    assert (folder / "model.safetensors").stat().st_size < 20_000_000
+    tok_cfg = json.loads((folder / "tokenizer_config.json").read_text())
+    assert tok_cfg["tokenizer_class"] == "PreTrainedTokenizerFast"
+    gen = json.loads((folder / "generation_config.json").read_text())
+    assert gen["bos_token_id"] == cfg["bos_token_id"]
+    rows = (folder / "training_log.csv").read_text().splitlines()
+    assert rows[0].startswith("step,tokens_seen,train_loss,val_loss,elapsed_s")
+    assert all(math.isfinite(float(r.split(",")[3])) for r in rows[1:])
+
+
+def test_bundled_vocab_sizes_differ():
+    assert SPECS["tiny-llama"].vocab_size != SPECS["tiny-mistral"].vocab_size
+
+
+def test_second_stage_starts_from_first(tmp_path):
+    from dataclasses import replace
+
+    from llmlab.training.configs import stages
+
+    spec = replace(get_spec("micro-mistral"), continuation={"peak_lr": 1e-3, "seed": 7})
+    first, second = stages(spec)
+    assert second.peak_lr == 1e-3 and second.seed == 7 and not second.continuation
+    data = _sample_data()
+    s1 = train_model(first, tmp_path / "s1", data=data, steps=3, threads=1, progress=False)
+    s2 = train_model(second, tmp_path / "s2", data=data, steps=2, threads=1, progress=False,
+                     init_from=tmp_path / "s1")
+    assert s2["previous_stage"]["steps_run"] == s1["steps_run"] == 3
+    assert s2["total_steps"] == 5
+    tok1 = (tmp_path / "s1" / "tokenizer.json").read_text()
+    assert (tmp_path / "s2" / "tokenizer.json").read_text() == tok1
+    # one log for both stages, on one step axis
+    rows = (tmp_path / "s2" / "training_log.csv").read_text().splitlines()
+    assert rows[0] == "step,tokens_seen,train_loss,val_loss,elapsed_s,lr,stage"
+    steps = [int(r.split(",")[0]) for r in rows[1:]]
+    assert steps == sorted(steps) and steps[-1] == 5
+    assert {r.split(",")[-1] for r in rows[1:]} == {"1", "2"}
