@@ -112,7 +112,7 @@ def test_no_solution_or_hidden_test_in_course(lesson):
     source = _read(SOLUTIONS / lesson / f"{lesson}.ipynb")
     protected = _protected_lines(source)
     assert protected, "the lesson has no solution or hidden test to protect?"
-    for path in COURSE.rglob("*"):
+    for path in (COURSE / lesson).rglob("*"):
         if not path.is_file():
             continue
         text = path.read_text(errors="replace")
@@ -122,12 +122,8 @@ def test_no_solution_or_hidden_test_in_course(lesson):
             lines = {ln.strip() for c in _read(path).cells for ln in c.source.splitlines()}
             leaked = protected & lines
             assert not leaked, f"{path}: solution/hidden-test lines leaked: {sorted(leaked)[:5]}"
-    # Keys in comments of hidden tests ("# Key: B ...") must not leak either.
-    keys = {
-        m.strip()
-        for c in source.cells
-        for m in re.findall(r"#\s*Key:[^\n]*", c.source)
-    }
+    # The keys of the multiple-choice questions, and their explanations, stay hidden everywhere.
+    keys = {m.strip() for c in source.cells for m in re.findall(r"#\s*Key:[^\n]*", c.source)}
     course_text = "".join(p.read_text(errors="replace") for p in COURSE.rglob("*.ipynb"))
     assert not [k for k in keys if k in course_text]
 
