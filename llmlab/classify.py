@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from llmlab.perplexity import _check_texts, model_context_length, pad_right
 from llmlab.prompts import LABEL_TEMPLATE, SPAM_LABELS, SPAM_TEMPLATE
 
 __all__ = ["ClassificationResult", "classify"]
@@ -82,18 +83,7 @@ def _check_threshold(threshold):
 
 
 def _check_args(texts, labels, positive, template, label_template):
-    if isinstance(texts, str):
-        texts = [texts]
-    if texts is None:
-        raise ValueError("texts is None; pass a string or a list of strings")
-    texts = list(texts)
-    if not texts:
-        raise ValueError("texts is empty; pass at least one message to classify")
-    for i, t in enumerate(texts):
-        if not isinstance(t, str):
-            raise TypeError(f"texts[{i}] is a {type(t).__name__}, not a str")
-        if not t.strip():
-            raise ValueError(f"texts[{i}] is empty or only whitespace; there is nothing to classify")
+    texts = _check_texts(texts, what="classify")
     if isinstance(labels, str):
         raise TypeError(f"labels must be a sequence of label strings, got the string {labels!r}")
     labels = tuple(labels)
@@ -179,7 +169,7 @@ def classify(
     for lab, ids in zip(labels, conts):
         if not ids:
             raise ValueError(f"label {lab!r} encodes to no tokens with this tokenizer")
-    context = _context_length(model)
+    context = model_context_length(model)
     longest_cont = max(len(c) for c in conts)
     for i, ids in enumerate(prompts):
         if context is not None and len(ids) + longest_cont > context:
@@ -207,13 +197,7 @@ def classify(
     label_first = torch.tensor([c[0] for c in conts])
     with torch.inference_mode():
         for batch in batches:
-            width = max(len(seqs[j][1]) for j in batch)
-            ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-            mask = torch.zeros((len(batch), width), dtype=torch.long)
-            for row, j in enumerate(batch):
-                seq = seqs[j][1]
-                ids[row, : len(seq)] = torch.tensor(seq)
-                mask[row, : len(seq)] = 1
+            ids, mask = pad_right([seqs[j][1] for j in batch], pad_id)
             logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
             for row, j in enumerate(batch):
                 i, seq, k = seqs[j]
@@ -243,9 +227,3 @@ def classify(
         y_pred=y_pred,
         threshold=float(threshold),
     )
-
-
-def _context_length(model):
-    from llmlab.perplexity import model_context_length
-
-    return model_context_length(model)

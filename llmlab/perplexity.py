@@ -90,7 +90,8 @@ class PerplexityResult:
         )
 
 
-def _check_texts(texts) -> list[str]:
+def _check_texts(texts, what="score") -> list[str]:
+    """A non-empty list of non-blank strings, else an error naming the bad item."""
     if isinstance(texts, str):
         texts = [texts]
     if texts is None:
@@ -102,12 +103,12 @@ def _check_texts(texts) -> list[str]:
             f"texts must be a string or a list of strings, got {type(texts).__name__}"
         ) from None
     if not texts:
-        raise ValueError("texts is empty; pass at least one non-empty string")
+        raise ValueError(f"texts is empty; pass at least one non-empty string to {what}")
     for i, t in enumerate(texts):
         if not isinstance(t, str):
             raise TypeError(f"texts[{i}] is a {type(t).__name__}, not a str")
         if not t.strip():
-            raise ValueError(f"texts[{i}] is empty or only whitespace; there is nothing to score")
+            raise ValueError(f"texts[{i}] is empty or only whitespace; there is nothing to {what}")
     return texts
 
 
@@ -257,13 +258,9 @@ def perplexity(
     bar = _progress(batches, progress, desc="perplexity", unit="batch")
     with torch.inference_mode():
         for batch in bar:
-            width = max(jobs[j][2] - jobs[j][1] for j in batch)
-            input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-            attention = torch.zeros((len(batch), width), dtype=torch.long)
-            for row, j in enumerate(batch):
-                i, s, e, _ = jobs[j]
-                input_ids[row, : e - s] = torch.tensor(token_ids[i][s:e])
-                attention[row, : e - s] = 1
+            input_ids, attention = pad_right(
+                [token_ids[jobs[j][0]][jobs[j][1] : jobs[j][2]] for j in batch], pad_id
+            )
             logits = model(
                 input_ids=input_ids.to(device), attention_mask=attention.to(device)
             ).logits
@@ -299,6 +296,23 @@ def perplexity(
         stride=stride,
         n_windows=len(jobs),
     )
+
+
+def pad_right(sequences, pad_id):
+    """Right-pad token id lists into ``(input_ids, attention_mask)`` LongTensors.
+
+    Padding on the right keeps every real token's position id and, with the causal mask, its
+    logits exactly as in an unpadded run: no real token attends to a pad.
+    """
+    import torch
+
+    width = max(len(seq) for seq in sequences)
+    input_ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
+    attention = torch.zeros((len(sequences), width), dtype=torch.long)
+    for row, seq in enumerate(sequences):
+        input_ids[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
+        attention[row, : len(seq)] = 1
+    return input_ids, attention
 
 
 def _model_device(model):
