@@ -10,7 +10,7 @@ The public API, re-exported here::
 Importing llmlab has no side effects: nothing is downloaded or loaded until asked for.
 """
 
-from llmlab import checks, datasets, metrics, plots
+from llmlab import checks, datasets, metrics, plots, tasks
 from llmlab.classify import ClassificationResult, classify
 from llmlab.loaders import (
     list_bundled_models,
@@ -31,6 +31,7 @@ __all__ = [
     "metrics",
     "plots",
     "resolve_model_path",
+    "tasks",
     "list_bundled_models",
     "load_model",
     "load_tokenizer",
