@@ -68,6 +68,23 @@ def test_matches_reference(llama, labels, positive, batch_size):
     assert out.y_pred == expected
 
 
+def _rows_per_call(model, run):
+    """Run ``run()`` and return the batch sizes the model's forward received."""
+    rows = []
+    original = model.forward
+
+    def counting_forward(*args, **kwargs):
+        rows.append(kwargs["input_ids"].shape[0])
+        return original(*args, **kwargs)
+
+    model.forward = counting_forward
+    try:
+        result = run()
+    finally:
+        del model.forward
+    return rows, result
+
+
 def _single_token_words(tok, n):
     """Words w such that " w" is one token of this tokenizer."""
     words = []
@@ -84,18 +101,8 @@ def _single_token_words(tok, n):
 def test_single_token_labels_take_one_row_per_text(llama, n_labels):
     model, tok, model64 = llama
     labels = _single_token_words(tok, n_labels)
-    rows = []
-    original = model.forward
-
-    def counting_forward(*args, **kwargs):
-        rows.append(kwargs["input_ids"].shape[0])
-        return original(*args, **kwargs)
-
-    model.forward = counting_forward
-    try:
-        out = llmlab.classify(model, tok, MESSAGES, labels=labels, positive=labels[0], batch_size=2)
-    finally:
-        del model.forward
+    rows, out = _rows_per_call(model, lambda: llmlab.classify(
+        model, tok, MESSAGES, labels=labels, positive=labels[0], batch_size=2))
     assert sum(rows) == len(MESSAGES)  # one sequence per text, not per (text, label)
     ref = reference_logprobs(model64, tok, MESSAGES, labels, "Message: {text}\nLabel:", " {label}")
     np.testing.assert_allclose(out.label_logprobs, ref, rtol=1e-5, atol=1e-6)
@@ -104,18 +111,8 @@ def test_single_token_labels_take_one_row_per_text(llama, n_labels):
 def test_multi_token_labels_take_one_row_per_pair(llama):
     model, tok, _ = llama
     assert len(tok(" not spam", add_special_tokens=False)["input_ids"]) > 1
-    rows = []
-    original = model.forward
-
-    def counting_forward(*args, **kwargs):
-        rows.append(kwargs["input_ids"].shape[0])
-        return original(*args, **kwargs)
-
-    model.forward = counting_forward
-    try:
-        llmlab.classify(model, tok, MESSAGES, labels=("not spam", "spam"), batch_size=3)
-    finally:
-        del model.forward
+    rows, _ = _rows_per_call(model, lambda: llmlab.classify(
+        model, tok, MESSAGES, labels=("not spam", "spam"), batch_size=3))
     assert sum(rows) == 2 * len(MESSAGES)
 
 
