@@ -33,6 +33,9 @@ from importlib import resources
 
 import numpy as np
 
+from llmlab.datasets import _check_choice
+from llmlab.perplexity import pad_right
+
 __all__ = [
     "ROUGE_TYPES",
     "SUMMARY_TEMPLATE",
@@ -68,10 +71,7 @@ SUMMARY_TEMPLATE = "{text}\n\nSummary:"
 
 
 def _check_split(split) -> None:
-    if not isinstance(split, str) or split not in TASK_SPLITS:
-        raise ValueError(
-            f"split={split!r} is not valid; expected one of {', '.join(map(repr, TASK_SPLITS))}."
-        )
+    _check_choice("split", split, TASK_SPLITS)
 
 
 def _read_jsonl(name: str) -> list[dict]:
@@ -429,16 +429,8 @@ def _sum_logprobs(logits, targets):
 
 def _score_batch_full(model, batch, ctx_ids, conts, pad_id, device):
     """One sequence per (question, choice): ``context + choice``, right-padded."""
-    import torch
-
     seqs = [(i, k) for i in batch for k in range(len(conts[i]))]
-    width = max(len(ctx_ids[i]) + len(conts[i][k]) for i, k in seqs)
-    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(seqs), width), dtype=torch.long)
-    for row, (i, k) in enumerate(seqs):
-        seq = ctx_ids[i] + conts[i][k]
-        ids[row, : len(seq)] = torch.tensor(seq)
-        mask[row, : len(seq)] = 1
+    ids, mask = pad_right([list(ctx_ids[i]) + list(conts[i][k]) for i, k in seqs], pad_id)
     logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
     out = {i: [0.0] * len(conts[i]) for i in batch}
     for row, (i, k) in enumerate(seqs):
@@ -463,11 +455,7 @@ def _score_batch_shared(model, batch, ctx_ids, conts, pad_id, device):
 
     n_ctx = [len(ctx_ids[i]) for i in batch]
     width = max(n_ctx)
-    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(batch), width), dtype=torch.long)
-    for row, i in enumerate(batch):
-        ids[row, : n_ctx[row]] = torch.tensor(ctx_ids[i])
-        mask[row, : n_ctx[row]] = 1
+    ids, mask = pad_right([list(ctx_ids[i]) for i in batch], pad_id)
     out1 = model(input_ids=ids.to(device), attention_mask=mask.to(device), use_cache=True)
     first = [out1.logits[row, n_ctx[row] - 1] for row in range(len(batch))]
     scores = []
@@ -852,8 +840,8 @@ def summarize(
                 input_ids[row, width - n :] = torch.tensor(encoded[i])
                 mask[row, width - n :] = 1
             # max_length = width + max_new_tokens is the same limit as max_new_tokens; it
-            # avoids transformers' "both max_new_tokens and max_length" warning when the
-            # model's generation_config.json sets max_length (the bundled models' does).
+            # avoids transformers' "both max_new_tokens and max_length" warning for models
+            # whose generation_config.json sets max_length.
             generated = model.generate(
                 input_ids=input_ids.to(device),
                 attention_mask=mask.to(device),
