@@ -16,8 +16,8 @@ transformers = pytest.importorskip("transformers")
 
 import itertools
 
+from llmlab.perplexity import plan_windows
 from llmlab.training.configs import SPECS, get_spec, make_config
-from llmlab.training.evaluate import _windows
 from llmlab.training.train import TrainingData, lr_factor, pack, train_model
 
 MODELS = Path(__file__).resolve().parent.parent / "llmlab" / "models"
@@ -117,7 +117,7 @@ def test_pack_cuts_fixed_length_rows():
 @pytest.mark.parametrize("n", [1, 2, 100, 512, 513, 700, 1500])
 def test_eval_windows_score_each_token_once(n):
     scored = []
-    for start, end, first in _windows(n, 512, 256):
+    for start, end, first in plan_windows(n, 512, 256):
         assert 0 <= start < first <= end <= n and end - start <= 512
         assert first - start >= min(256, first)  # every scored token sees context
         scored.extend(range(first, end))

@@ -34,21 +34,13 @@ MAX_LENGTH = 512
 STRIDE = 256
 
 
-def _windows(n_tokens: int, max_length: int, stride: int):
-    """Yield ``(start, end, first_scored)``: window ``[start, end)`` scores ``[first_scored, end)``."""
-    end = min(n_tokens, max_length)
-    yield 0, end, 1
-    while end < n_tokens:
-        new_end = min(n_tokens, end + stride)
-        yield max(0, new_end - max_length), new_end, end
-        end = new_end
-
-
 def docs_bits_per_byte(model, tokenizer, texts, *, max_length=MAX_LENGTH, stride=STRIDE,
                        progress=False) -> dict:
     """Score ``texts`` token by token; return NLL, tokens, bytes, bits per byte, perplexity."""
     import torch
     from tqdm.auto import tqdm
+
+    from llmlab.perplexity import plan_windows
 
     model.eval()
     total_nll, n_scored, n_bytes = 0.0, 0, 0
@@ -56,7 +48,7 @@ def docs_bits_per_byte(model, tokenizer, texts, *, max_length=MAX_LENGTH, stride
         for text in tqdm(texts, desc="docs test", disable=not progress):
             ids = tokenizer(text).input_ids
             n_bytes += len(text.encode("utf-8"))
-            for start, end, first in _windows(len(ids), max_length, stride):
+            for start, end, first in plan_windows(len(ids), max_length, stride):
                 x = torch.tensor([ids[start:end]])
                 logits = model(input_ids=x).logits[0].double()
                 logp = torch.log_softmax(logits, dim=-1)
