@@ -1,19 +1,26 @@
 """Benchmarks for llmlab's evaluation paths, as ratios measured side by side in one run.
 
 1. Perplexity throughput vs the machine's fp32 matrix multiply. Model FLOPs are counted as
-   2 x (parameters that do multiply-adds) per token position computed: every parameter except
-   the input embedding table (a lookup does no arithmetic), the output projection included
-   (it is a real matmul, tied to the embedding or not), norms included (negligible).
+   2 x (parameters that do multiply-adds) per token position they run on:
+
+   * the decoder (every parameter except the input embedding table, whose lookup does no
+     arithmetic, and except the output projection; norms included, negligible) runs on every
+     position of every window that goes through the model, context re-computed by
+     overlapping windows included, padding excluded;
+   * the output projection (a real matmul, tied to the embedding or not) runs only on the
+     positions whose logits are needed: one per scored token (``llmlab.perplexity.logits_at``).
+
    Attention's score/value products are not counted (a conservative choice: they are real
    work the model does, so the ratio understates the model's efficiency slightly).
-   "Token positions computed" counts every position of every window that goes through the
-   model, context re-computed by overlapping windows included.
    The reference is torch.mm on fp32 square matrices of size 1024 in the same process, with
-   the same thread count.
+   the same thread count, measured just before and just after; the better of the two is the
+   peak.
 2. classify() on 1,000 test messages, batched, vs the same model scoring them one at a
    time (batch_size=1), with the scores compared.
 
-Run:  .venv/bin/python benchmarks/bench_eval.py [--model tiny-llama] [--threads N]
+Each thread count given (default: 1 and 2) is measured in turn, in the same process.
+
+Run:  .venv/bin/python benchmarks/bench_eval.py [--model tiny-llama] [--threads 1,2]
 """
 
 from __future__ import annotations
@@ -41,19 +48,18 @@ def matmul_flops(n=1024, repeats=20):
 
 
 def compute_params(model):
+    """(decoder, output) parameters that do multiply-adds; see the module docstring."""
     emb = model.get_input_embeddings().weight
-    total = 0
-    seen = set()
+    out = model.get_output_embeddings()
+    skip = {emb.data_ptr()} | ({out.weight.data_ptr()} if out is not None else set())
+    decoder, seen = 0, set()
     for p in model.parameters():
-        if p.data_ptr() in seen:
+        if p.data_ptr() in seen or p.data_ptr() in skip:
             continue
         seen.add(p.data_ptr())
-        total += p.numel()
-    total -= emb.numel()
-    out = model.get_output_embeddings()
-    if out is not None and out.weight.data_ptr() == emb.data_ptr():
-        total += emb.numel()  # tied: the same matrix also does the output matmul
-    return total
+        decoder += p.numel()
+    output = 0 if out is None else out.weight.numel()
+    return decoder, output
 
 
 def bench_perplexity(model, tok, texts, batch_size):
@@ -66,9 +72,11 @@ def bench_perplexity(model, tok, texts, batch_size):
     positions = sum(e - s for x in ids for s, e, _ in plan_windows(len(x), max_length, stride))
     llmlab.perplexity(model, tok, texts[:4], batch_size=batch_size)  # warm-up
     t0 = time.perf_counter()
-    res = llmlab.perplexity(model, tok, texts, batch_size=batch_size)
+    res = llmlab.perplexity(model, tok, texts, max_length=max_length, stride=stride,
+                            batch_size=batch_size)
     elapsed = time.perf_counter() - t0
-    flops = 2 * compute_params(model) * positions
+    decoder, output = compute_params(model)
+    flops = 2 * decoder * positions + 2 * output * res.n_tokens
     return res, positions, elapsed, flops / elapsed
 
 
@@ -97,34 +105,41 @@ def main(argv=None):
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="tiny-llama")
-    ap.add_argument("--threads", type=int, default=None)
-    ap.add_argument("--ppl-batch", type=int, default=8)
-    ap.add_argument("--cls-batch", type=int, default=64)
+    ap.add_argument("--threads", default="1,2",
+                    help="comma-separated torch thread counts, measured in turn (default 1,2)")
+    ap.add_argument("--ppl-batch", type=int, default=8,
+                    help="perplexity batch size (default 8, llmlab.perplexity's default)")
+    ap.add_argument("--cls-batch", type=int, default=16,
+                    help="classify batch size (default 16, llmlab.classify's default)")
     ap.add_argument("--n-messages", type=int, default=1000)
     args = ap.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    threads = [int(t) for t in str(args.threads).split(",") if t.strip()]
     model = llmlab.load_model(args.model)
     tok = llmlab.load_tokenizer(args.model)
-    print(f"model {args.model}, torch threads {torch.get_num_threads()}")
-
-    peak_before = matmul_flops()
-    res, positions, elapsed, achieved = bench_perplexity(model, tok, load_docs("test"), args.ppl_batch)
-    peak_after = matmul_flops()
-    peak = max(peak_before, peak_after)
-    print(f"fp32 matmul (1024^3): {peak_before / 1e9:.1f} / {peak_after / 1e9:.1f} GFLOP/s "
-          f"(before/after)")
-    print(f"perplexity of docs test: {res.perplexity:.3f}, bits/byte {res.bits_per_byte:.4f}, "
-          f"{res.n_tokens} scored tokens, {positions} positions computed in {elapsed:.2f} s")
-    print(f"model: {compute_params(model):,} compute parameters, "
-          f"{achieved / 1e9:.1f} GFLOP/s achieved = {achieved / peak:.0%} of matmul peak")
-
+    decoder, output = compute_params(model)
+    print(f"model {args.model}: {decoder:,} decoder + {output:,} output-layer parameters "
+          f"counted; perplexity batch {args.ppl_batch}, classify batch {args.cls_batch}")
+    docs = load_docs("test")
     texts, _ = load_spam("test")
     texts = (texts * (args.n_messages // len(texts) + 1))[: args.n_messages]
-    t_b, t_s, diff, ldiff = bench_classify(model, tok, texts, args.cls_batch)
-    print(f"classify {len(texts)} messages: batched (batch {args.cls_batch}) {t_b:.2f} s, "
-          f"one at a time {t_s:.2f} s, speed-up {t_s / t_b:.2f}x, "
-          f"max |y_score diff| {diff:.2e}, max |logprob diff| {ldiff:.2e}")
+    for n in threads:
+        torch.set_num_threads(n)
+        print(f"--- torch threads {torch.get_num_threads()}")
+        peak_before = matmul_flops()
+        res, positions, elapsed, achieved = bench_perplexity(model, tok, docs, args.ppl_batch)
+        peak_after = matmul_flops()
+        peak = max(peak_before, peak_after)
+        print(f"fp32 matmul (1024^3): {peak_before / 1e9:.1f} / {peak_after / 1e9:.1f} GFLOP/s "
+              f"(before/after)")
+        print(f"perplexity of docs test: {res.perplexity:.3f}, bits/byte "
+              f"{res.bits_per_byte:.4f}, {res.n_tokens} scored tokens, {positions} positions "
+              f"computed in {elapsed:.2f} s")
+        print(f"perplexity: {achieved / 1e9:.1f} GFLOP/s achieved = {achieved / peak:.0%} "
+              f"of matmul peak")
+        t_b, t_s, diff, ldiff = bench_classify(model, tok, texts, args.cls_batch)
+        print(f"classify {len(texts)} messages: batched (batch {args.cls_batch}) {t_b:.2f} s, "
+              f"one at a time {t_s:.2f} s, speed-up {t_s / t_b:.2f}x, "
+              f"max |y_score diff| {diff:.2e}, max |logprob diff| {ldiff:.2e}")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from llmlab.perplexity import _check_texts, model_context_length, pad_right
+from llmlab.perplexity import _check_texts, logits_at, model_context_length, pad_right
 from llmlab.prompts import LABEL_TEMPLATE, SPAM_LABELS, SPAM_TEMPLATE
 
 __all__ = ["ClassificationResult", "classify"]
@@ -198,18 +198,30 @@ def classify(
     with torch.inference_mode():
         for batch in batches:
             ids, mask = pad_right([seqs[j][1] for j in batch], pad_id)
-            logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
+            # The logits needed: at the prompt's last position (single-token labels), or
+            # before each continuation token; the output layer runs on those rows only.
+            keep = torch.zeros(ids.shape, dtype=torch.bool)
+            n_keep = []
             for row, j in enumerate(batch):
                 i, seq, k = seqs[j]
-                if single:
-                    logp = torch.log_softmax(logits[row, len(seq) - 1].double(), -1)
-                    scores[i] = logp[label_first.to(logp.device)].cpu().numpy()
-                else:
-                    n_cont = len(conts[k])
-                    start = len(seq) - n_cont
-                    logp = torch.log_softmax(logits[row, start - 1 : len(seq) - 1].double(), -1)
-                    target = torch.tensor(seq[start:], device=logp.device)
-                    scores[i, k] = logp.gather(1, target[:, None]).sum().item()
+                if single:  # the label token would follow the whole prompt
+                    keep[row, len(seq) - 1] = True
+                    n_keep.append(1)
+                else:  # position p predicts token p + 1 of prompt + continuation
+                    n = len(conts[k])
+                    keep[row, len(seq) - 1 - n : len(seq) - 1] = True
+                    n_keep.append(n)
+            logits = logits_at(model, ids, mask, keep, device)
+            logp = torch.log_softmax(logits.double(), -1)
+            if single:
+                rows = [seqs[j][0] for j in batch]
+                scores[rows] = logp[:, label_first.to(logp.device)].cpu().numpy()
+                continue
+            target = ids.roll(-1, dims=1)[keep].to(logp.device)
+            picked = logp.gather(1, target[:, None])[:, 0]
+            for j, part in zip(batch, torch.split(picked, n_keep)):
+                i, _, k = seqs[j]
+                scores[i, k] = part.sum().item()
 
     probs = _softmax(scores)
     pos = labels.index(positive)

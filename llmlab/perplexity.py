@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-__all__ = ["PerplexityResult", "perplexity", "plan_windows", "tokenize_texts"]
+__all__ = ["PerplexityResult", "logits_at", "perplexity", "plan_windows", "tokenize_texts"]
 
 
 @dataclass(frozen=True)
@@ -261,19 +261,23 @@ def perplexity(
             input_ids, attention = pad_right(
                 [token_ids[jobs[j][0]][jobs[j][1] : jobs[j][2]] for j in batch], pad_id
             )
-            logits = model(
-                input_ids=input_ids.to(device), attention_mask=attention.to(device)
-            ).logits
+            # Window position p predicts token p + 1: keep the positions before each scored
+            # token, so the output layer runs on those rows only.
+            keep = torch.zeros(input_ids.shape, dtype=torch.bool)
             for row, j in enumerate(batch):
-                i, s, e, f = jobs[j]
-                # Logit at window position p predicts token p + 1.
-                pred = logits[row, f - s - 1 : e - s - 1].float()
-                target = input_ids[row, f - s : e - s].to(pred.device)
-                token_nll = torch.nn.functional.cross_entropy(pred, target, reduction="none")
-                token_nll = token_nll.double()
-                nll_text[i] += token_nll.sum().item()
-                sum_sq += (token_nll * token_nll).sum().item()
-                count_text[i] += e - f
+                _, s, e, f = jobs[j]
+                keep[row, f - s - 1 : e - s - 1] = True
+            logits = logits_at(model, input_ids, attention, keep, device)
+            target = input_ids.roll(-1, dims=1)[keep].to(logits.device)
+            token_nll = torch.nn.functional.cross_entropy(
+                logits.float(), target, reduction="none"
+            ).double()
+            sum_sq += (token_nll * token_nll).sum().item()
+            counts = [jobs[j][2] - jobs[j][3] for j in batch]
+            for j, part in zip(batch, torch.split(token_nll, counts)):
+                i = jobs[j][0]
+                nll_text[i] += part.sum().item()
+                count_text[i] += part.numel()
             del logits
 
     total_nll = math.fsum(nll_text)
@@ -296,6 +300,52 @@ def perplexity(
         stride=stride,
         n_windows=len(jobs),
     )
+
+
+def logits_at(model, input_ids, attention_mask, keep, device=None):
+    """Logits at the positions where ``keep`` is True, as one ``(n_kept, vocab)`` tensor.
+
+    Rows come in row-major order of ``keep`` (batch row, then position), as ``x[keep]``
+    gives them. The output layer (the largest matmul of a small model) runs on the kept
+    positions only, through transformers' ``logits_to_keep`` with a boolean mask; a model
+    whose ``forward`` cannot take one gets a full forward pass and is sliced afterwards, with
+    the same result.
+    """
+    import torch
+
+    if device is None:
+        device = _model_device(model)
+    kwargs = {"input_ids": input_ids.to(device), "attention_mask": attention_mask.to(device)}
+    if _takes_bool_logits_to_keep(model):
+        kwargs["logits_to_keep"] = keep.to(device)
+    logits = model(**kwargs).logits
+    if logits.dim() == 3:  # the model computed every position
+        logits = logits[keep.to(logits.device)]
+    if logits.shape[0] != int(keep.sum()):
+        raise RuntimeError(
+            f"the model returned {logits.shape[0]} logit rows for {int(keep.sum())} kept "
+            "positions; its forward does not follow transformers' logits_to_keep"
+        )
+    return logits
+
+
+def _takes_bool_logits_to_keep(model) -> bool:
+    """Whether ``model.forward`` slices its hidden states with a boolean ``logits_to_keep``.
+
+    transformers 5 does (``modeling_utils.slice_logits_to_keep``); 4.x takes only an int or
+    a 1-D tensor, and a custom model may not take the argument at all.
+    """
+    import inspect
+
+    try:
+        from transformers.modeling_utils import slice_logits_to_keep  # noqa: F401
+    except ImportError:
+        return False
+    try:
+        params = inspect.signature(model.forward).parameters
+    except (TypeError, ValueError):
+        return False
+    return "logits_to_keep" in params
 
 
 def pad_right(sequences, pad_id):

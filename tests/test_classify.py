@@ -160,3 +160,22 @@ def test_bad_input(llama, kwargs, exc, match):
     texts = args.pop("texts")
     with pytest.raises(exc, match=match):
         llmlab.classify(model, tok, texts, **args)
+
+
+@pytest.mark.parametrize("labels", [("ham", "spam"), ("not spam", "spam")])
+def test_output_layer_runs_only_on_needed_positions(llama, labels):
+    """The vocabulary projection sees one row per label token scored, not every position."""
+    model, tok, _ = llama
+    rows = []
+    hook = model.get_output_embeddings().register_forward_hook(
+        lambda mod, args, out: rows.append(args[0].reshape(-1, args[0].shape[-1]).shape[0]))
+    try:
+        llmlab.classify(model, tok, MESSAGES, labels=labels, batch_size=4)
+    finally:
+        hook.remove()
+    conts = [tok(" " + lab, add_special_tokens=False)["input_ids"] for lab in labels]
+    if all(len(c) == 1 for c in conts):
+        expected = len(MESSAGES)
+    else:
+        expected = len(MESSAGES) * sum(len(c) for c in conts)
+    assert sum(rows) == expected

@@ -210,3 +210,76 @@ def test_bad_windows(loaded, kwargs, match):
     model, tok, _ = loaded["llama"]
     with pytest.raises(ValueError, match=match):
         llmlab.perplexity(model, tok, TEXTS, **kwargs)
+
+
+class _NoLogitsToKeep(torch.nn.Module):
+    """Wraps a model behind a forward that cannot take ``logits_to_keep`` (a custom model)."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.inner = model
+        self.config = model.config
+        self.calls = []
+
+    def forward(self, input_ids=None, attention_mask=None):
+        self.calls.append(input_ids.shape)
+        return self.inner(input_ids=input_ids, attention_mask=attention_mask)
+
+
+class _WrongRows(_NoLogitsToKeep):
+    """Takes ``logits_to_keep`` but ignores it and drops a row: a broken custom forward."""
+
+    def forward(self, input_ids=None, attention_mask=None, logits_to_keep=0):
+        out = self.inner(input_ids=input_ids, attention_mask=attention_mask)
+        out.logits = out.logits[attention_mask.bool()][1:]
+        return out
+
+
+def _ragged_batch(tok):
+    from llmlab.perplexity import pad_right
+
+    ids, mask = pad_right([tok(t)["input_ids"] for t in TEXTS], tok.pad_token_id)
+    keep = torch.zeros(ids.shape, dtype=torch.bool)
+    for row in range(len(TEXTS)):
+        n = int(mask[row].sum())
+        keep[row, max(0, n - 4) : n - 1] = True  # a different span in each row
+    keep[0, 0] = True
+    return ids, mask, keep
+
+
+@pytest.mark.parametrize("arch", ["llama", "mistral"])
+def test_logits_at_equals_full_logits_sliced(loaded, arch):
+    from llmlab.perplexity import _takes_bool_logits_to_keep, logits_at
+
+    model, tok, _ = loaded[arch]
+    ids, mask, keep = _ragged_batch(tok)
+    assert _takes_bool_logits_to_keep(model)
+    with torch.no_grad():
+        full = model(input_ids=ids, attention_mask=mask).logits
+        got = logits_at(model, ids, mask, keep)
+        wrapped = _NoLogitsToKeep(model)
+        fallback = logits_at(wrapped, ids, mask, keep)
+    assert got.shape == (int(keep.sum()), model.config.vocab_size)
+    torch.testing.assert_close(got, full[keep], rtol=1e-5, atol=1e-5)
+    assert not _takes_bool_logits_to_keep(wrapped)
+    assert wrapped.calls == [ids.shape]
+    torch.testing.assert_close(fallback, full[keep], rtol=0, atol=0)
+
+
+def test_perplexity_without_logits_to_keep_matches(loaded):
+    model, tok, _ = loaded["llama"]
+    fast = llmlab.perplexity(model, tok, TEXTS, max_length=16, stride=5, batch_size=3)
+    slow = llmlab.perplexity(_NoLogitsToKeep(model), tok, TEXTS, max_length=16, stride=5,
+                             batch_size=3)
+    assert slow.n_tokens == fast.n_tokens
+    assert slow.nll == pytest.approx(fast.nll, rel=1e-6)
+    assert slow.per_text_nll == pytest.approx(fast.per_text_nll, rel=1e-6)
+
+
+def test_logits_at_rejects_a_forward_that_returns_wrong_rows(loaded):
+    from llmlab.perplexity import logits_at
+
+    model, tok, _ = loaded["llama"]
+    ids, mask, keep = _ragged_batch(tok)
+    with pytest.raises(RuntimeError, match="logit rows for .* kept positions"):
+        logits_at(_WrongRows(model), ids, mask, keep)
