@@ -171,3 +171,50 @@ def test_second_stage_starts_from_first(tmp_path):
     steps = [int(r.split(",")[0]) for r in rows[1:]]
     assert steps == sorted(steps) and steps[-1] == 5
     assert {r.split(",")[-1] for r in rows[1:]} == {"1", "2"}
+
+
+def test_cli_builds_every_stage_and_reproduce_replays_them(tmp_path, monkeypatch):
+    """``build`` chains the stages; ``--reproduce`` reads their step counts back and rebuilds."""
+    from dataclasses import replace
+
+    import llmlab.training.train as train_mod
+    from llmlab.training import __main__ as cli
+    from llmlab.training import configs
+    from safetensors.torch import load_file
+
+    spec = replace(configs.SPECS["micro-llama"],
+                   continuation=[{"seed": 5, "peak_lr": 1e-3}, {"seed": 6, "warmup_steps": 1}])
+    monkeypatch.setitem(configs.SPECS, "micro-llama", spec)
+    monkeypatch.setattr(train_mod, "load_training_data", _sample_data)
+    out = tmp_path / "models"
+    assert cli.build(["--model", "micro-llama", "--steps", "3", "--out", str(out),
+                      "--no-evaluate"]) == 0
+    folder = out / "micro-llama"
+    first = load_file(folder / "model.safetensors")
+    summary = json.loads((folder / "training_summary.json").read_text())
+    assert summary["spec"]["seed"] == 6
+    assert summary["previous_stage"]["spec"]["seed"] == 5
+    assert summary["previous_stage"]["previous_stage"]["spec"]["seed"] == spec.seed
+    assert summary["total_steps"] == 9
+    assert cli._recorded_steps(out, "micro-llama") == [3, 3, 3]
+    log = (folder / "training_log.csv").read_text().splitlines()
+    assert log[0].endswith(",stage")
+    assert {row.rsplit(",", 1)[1] for row in log[1:]} == {"1", "2", "3"}
+
+    assert cli.build(["--model", "micro-llama", "--reproduce", "--out", str(out),
+                      "--no-evaluate"]) == 0
+    replay = load_file(folder / "model.safetensors")
+    assert all(torch.equal(first[k], v) for k, v in replay.items())  # seeded: same weights
+
+    summary = json.loads((folder / "training_summary.json").read_text())
+    (folder / "training_summary.json").write_text(json.dumps(
+        {**summary, "steps_run": 2}))  # the last stage recorded 2 steps, not 3
+    assert cli.build(["--model", "micro-llama", "--reproduce", "--out", str(out),
+                      "--no-evaluate"]) == 0
+    again = json.loads((folder / "training_summary.json").read_text())
+    assert again["steps_run"] == 2 and again["previous_stage"]["steps_run"] == 3
+    assert any(not torch.equal(first[k], v) for k, v in load_file(folder / "model.safetensors").items())
+
+    with pytest.raises(SystemExit):  # a recorded chain of another length is refused
+        monkeypatch.setitem(configs.SPECS, "micro-llama", replace(spec, continuation={}))
+        cli.build(["--model", "micro-llama", "--reproduce", "--out", str(out), "--no-evaluate"])
