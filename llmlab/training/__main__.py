@@ -2,10 +2,11 @@
 
 Examples
 --------
-Each bundled model is trained in two stages: from scratch, then a continuation from the
-first stage's weights with a fresh warmup + cosine schedule and more Python documentation in
-the mix (see ``configs.py``). Rebuild both with the step counts recorded in each model's
-``training_summary.json``::
+Each bundled model is trained in stages (``configs.py``): from scratch, then continuations,
+each from the previous stage's weights and tokenizer with a fresh warmup + cosine schedule,
+a new data order and more Python documentation in the mix (tiny-llama and tiny-mistral:
+three each). Rebuild both with the step counts recorded in each model's
+``training_summary.json`` (a chain of ``previous_stage`` entries)::
 
     python -m llmlab.training build --model all --reproduce
 
@@ -14,7 +15,7 @@ throughput)::
 
     python -m llmlab.training build --model tiny-llama --minutes 40 --threads 1
 
-The two models were trained at the same time, one process and one thread each.
+The bundled models were trained one process and one thread each, two processes at a time.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def build(argv=None) -> int:
     parser.add_argument("--reproduce", action="store_true",
                         help="use the step counts recorded in OUT/<name>/training_summary.json")
     parser.add_argument("--single-stage", action="store_true",
-                        help="skip the continuation stage of a two-stage spec")
+                        help="train the first stage only (skip the continuations)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
                         help="folder that receives <name>/ (default: llmlab/models)")
