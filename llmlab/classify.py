@@ -201,16 +201,13 @@ def classify(
             # The logits needed: at the prompt's last position (single-token labels), or
             # before each continuation token; the output layer runs on those rows only.
             keep = torch.zeros(ids.shape, dtype=torch.bool)
-            n_keep = []
             for row, j in enumerate(batch):
-                i, seq, k = seqs[j]
+                _, seq, k = seqs[j]
                 if single:  # the label token would follow the whole prompt
                     keep[row, len(seq) - 1] = True
-                    n_keep.append(1)
                 else:  # position p predicts token p + 1 of prompt + continuation
                     n = len(conts[k])
                     keep[row, len(seq) - 1 - n : len(seq) - 1] = True
-                    n_keep.append(n)
             logits = logits_at(model, ids, mask, keep, device)
             logp = torch.log_softmax(logits.double(), -1)
             if single:
@@ -219,7 +216,7 @@ def classify(
                 continue
             target = ids.roll(-1, dims=1)[keep].to(logp.device)
             picked = logp.gather(1, target[:, None])[:, 0]
-            for j, part in zip(batch, torch.split(picked, n_keep)):
+            for j, part in zip(batch, torch.split(picked, keep.sum(dim=1).tolist())):
                 i, _, k = seqs[j]
                 scores[i, k] = part.sum().item()
 

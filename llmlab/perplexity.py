@@ -273,8 +273,7 @@ def perplexity(
                 logits.float(), target, reduction="none"
             ).double()
             sum_sq += (token_nll * token_nll).sum().item()
-            counts = [jobs[j][2] - jobs[j][3] for j in batch]
-            for j, part in zip(batch, torch.split(token_nll, counts)):
+            for j, part in zip(batch, torch.split(token_nll, keep.sum(dim=1).tolist())):
                 i = jobs[j][0]
                 nll_text[i] += part.sum().item()
                 count_text[i] += part.numel()
