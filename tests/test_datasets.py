@@ -112,6 +112,47 @@ def test_docs_no_near_duplicates_across_splits(docs):
     assert _max_cross_jaccard(docs) < 0.8
 
 
+def _max_containment(splits: dict[str, list[str]], eval_names=("validation", "test")):
+    """Largest share of an evaluation text's word 5-grams that occur in the training split."""
+    pool = set().union(*(_grams(t) for t in splits["train"]))
+    return max((len(g & pool) / len(g) for s in eval_names for t in splits[s]
+                for g in [_grams(t)]), default=0.0)
+
+
+def test_containment_check_catches_a_section_of_a_longer_text():
+    # A test text that is one section of a long training text: Jaccard is small, but every
+    # 5-gram of the test text is in training.
+    long = " ".join(f"word{i}" for i in range(2000))
+    section = " ".join(f"word{i}" for i in range(500, 600))
+    splits = {"train": [long], "validation": ["something else entirely, nothing shared"],
+              "test": [section]}
+    assert _max_cross_jaccard(splits) < 0.8
+    assert _max_containment(splits) == 1.0
+
+
+def test_docs_no_eval_text_is_contained_in_training_text(docs):
+    # The builder's purge (llmlab.training.corpus, step 5) uses the same 0.8 threshold.
+    assert _max_containment(docs) < 0.8
+
+
+def test_corpus_purge_drops_contained_texts_and_keeps_order():
+    from llmlab.training.corpus import drop_contained, shingles
+
+    train = " ".join(f"alpha{i}" for i in range(300))
+    pool = shingles(train)
+    inside = {"text": " ".join(f"alpha{i}" for i in range(100, 160)), "source": "python/in"}
+    mostly = {"text": inside["text"] + " " + " ".join(f"new{i}" for i in range(8)),
+              "source": "python/mostly"}
+    fresh = {"text": " ".join(f"beta{i}" for i in range(80)), "source": "python/fresh"}
+    kept, dropped = drop_contained([fresh, inside, mostly, fresh], pool)
+    assert [d["source"] for d in dropped] == ["python/in", "python/mostly"]
+    assert kept == [fresh, fresh]
+    kept, dropped = drop_contained([inside, mostly], pool, threshold=1.0)
+    assert [d["source"] for d in dropped] == ["python/in"]
+    with pytest.raises(ValueError, match="threshold"):
+        drop_contained([fresh], pool, threshold=0.0)
+
+
 def test_docs_manifest_matches_files():
     root = resources.files("llmlab").joinpath("data")
     manifest = json.loads(root.joinpath("docs", "manifest.json").read_text())

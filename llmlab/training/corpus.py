@@ -26,7 +26,13 @@ Recipe (all of it deterministic for a given set of installed packages and ``--se
    they are visited in the order of a seeded SHA-256 of the cluster key and fill the test split
    and then the validation split up to ``EVAL_FRACTION`` of the Python documentation's bytes
    each. Everything else is training data;
-5. freeze as ``docs/{train,validation,test}.jsonl.xz`` (one ``{"text", "source"}`` object per
+5. purge the evaluation splits of contained near duplicates: a validation or test document at
+   least ``MAX_EVAL_CONTAINMENT`` of whose shingles occur somewhere in the (final) training
+   split is dropped. Jaccard similarity misses these pairs: a pydoc topic that is one section of
+   a longer topic (``topics/class`` inside ``topics/compound``), or a short docstring whose
+   variant differs in a few words (``os.spawnve`` and ``os.spawnle``). The dropped documents
+   are neither trained on nor evaluated; the manifest lists them;
+6. freeze as ``docs/{train,validation,test}.jsonl.xz`` (one ``{"text", "source"}`` object per
    line) plus ``docs/manifest.json``.
 
 Run it with::
@@ -63,6 +69,9 @@ MIN_CHARS = 200
 SHINGLE_N = 5
 #: Two texts whose shingle sets have at least this Jaccard similarity are near duplicates.
 NEAR_DUP_JACCARD = 0.8
+#: An evaluation document with at least this share of its shingles in the training split is
+#: a near duplicate of training text (contained in it), and is dropped from evaluation.
+MAX_EVAL_CONTAINMENT = 0.8
 #: MinHash signature size and LSH banding (bands * rows == permutations).
 MINHASH_PERMUTATIONS = 128
 LSH_BANDS = 32
@@ -340,6 +349,27 @@ def jaccard(a: set, b: set) -> float:
     return len(a & b) / len(a | b)
 
 
+def containment(a: set, pool: set) -> float:
+    """Share of the shingles ``a`` that also occur in ``pool`` (0 for an empty ``a``)."""
+    return len(a & pool) / len(a) if a else 0.0
+
+
+def drop_contained(items: list[dict], train_shingles: set, *,
+                   threshold: float = MAX_EVAL_CONTAINMENT) -> tuple[list[dict], list[dict]]:
+    """Split ``items`` (dicts with a ``"text"``) into (kept, dropped) by containment.
+
+    A document is dropped when at least ``threshold`` of its word-5-gram shingles occur in
+    ``train_shingles`` (the union of the training split's shingles). Order is preserved.
+    """
+    if not 0.0 < threshold <= 1.0:
+        raise ValueError(f"threshold must be in (0, 1], got {threshold}")
+    kept, dropped = [], []
+    for d in items:
+        share = containment(shingles(d["text"]), train_shingles)
+        (dropped if share >= threshold else kept).append(d)
+    return kept, dropped
+
+
 class _UnionFind:
     def __init__(self, n: int):
         self.parent = list(range(n))
@@ -493,6 +523,9 @@ def build(out_dir: str | Path, *, seed: int = SEED, log=print) -> dict:
         train.append(d)
     keep = {id(d) for d in train}
     splits["train"] = [d for d in splits["train"] if id(d) in keep]
+    purged = purge_contained(splits)
+    log(f"[corpus] evaluation documents dropped as contained in training text: "
+        f"{ {k: len(v) for k, v in purged.items()} }")
 
     versions = _versions()
     manifest: dict = {
@@ -505,7 +538,7 @@ def build(out_dir: str | Path, *, seed: int = SEED, log=print) -> dict:
             "near_duplicate_jaccard": NEAR_DUP_JACCARD,
             "minhash_permutations": MINHASH_PERMUTATIONS, "lsh_bands": LSH_BANDS,
             "eval_fraction_each": EVAL_FRACTION, "max_eval_cluster_chars": MAX_EVAL_CLUSTER_CHARS,
-            "max_train_bytes": MAX_TRAIN_BYTES,
+            "max_train_bytes": MAX_TRAIN_BYTES, "max_eval_containment": MAX_EVAL_CONTAINMENT,
         },
         "dedupe": {
             "raw_texts": n_raw, "dropped_short": n_short, "exact_duplicates_removed": n_exact,
@@ -520,32 +553,93 @@ def build(out_dir: str | Path, *, seed: int = SEED, log=print) -> dict:
             "mixed_source_clusters": sum(len({docs[i]["group"] for i in m}) > 1 for m in multi),
             "train_texts_dropped_by_size_cap": n_capped,
             "modules_skipped_on_import": skipped_modules,
+            "eval_texts_dropped_as_contained": _purge_record(purged),
         },
         "splits": {},
     }
     for name, items in splits.items():
-        path = out_dir / f"{name}.jsonl.xz"
-        payload = "".join(json.dumps({"text": d["text"], "source": d["source"]},
-                                     ensure_ascii=False) + "\n" for d in items).encode()
-        path.write_bytes(lzma.compress(payload, preset=9))
-        per_group: dict[str, dict] = {}
-        for d in items:
-            g = per_group.setdefault(d["group"], {"documents": 0, "text_bytes": 0})
-            g["documents"] += 1
-            g["text_bytes"] += len(d["text"].encode())
-        manifest["splits"][name] = {
-            "file": f"docs/{path.name}",
-            "documents": len(items),
-            "text_bytes": sum(len(d["text"].encode()) for d in items),
-            "file_bytes": path.stat().st_size,
-            "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-            "sha256_uncompressed": hashlib.sha256(payload).hexdigest(),
-            "by_source": dict(sorted(per_group.items())),
-        }
+        manifest["splits"][name] = _freeze_split(out_dir, name, items)
         log(f"[corpus] {name}: {len(items)} documents, "
-            f"{manifest['splits'][name]['text_bytes']} text bytes, {path.stat().st_size} "
-            f"file bytes")
+            f"{manifest['splits'][name]['text_bytes']} text bytes, "
+            f"{manifest['splits'][name]['file_bytes']} file bytes")
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest
+
+
+def purge_contained(splits: dict, *, threshold: float = MAX_EVAL_CONTAINMENT) -> dict:
+    """Drop contained near duplicates from ``splits["validation"]`` and ``splits["test"]``.
+
+    ``splits`` maps split names to lists of ``{"text", "source", ...}`` dicts and is changed
+    in place; returns ``{split: [dropped documents]}``.
+    """
+    pool: set = set()
+    for d in splits["train"]:
+        pool |= shingles(d["text"])
+    dropped = {}
+    for name in ("validation", "test"):
+        splits[name], dropped[name] = drop_contained(splits[name], pool, threshold=threshold)
+    return dropped
+
+
+def _purge_record(dropped: dict) -> dict:
+    return {name: {"documents": len(items),
+                   "text_bytes": sum(len(d["text"].encode()) for d in items),
+                   "sources": sorted(d["source"] for d in items)}
+            for name, items in dropped.items()}
+
+
+def _freeze_split(out_dir: Path, name: str, items: list[dict]) -> dict:
+    """Write ``items`` as ``out_dir/<name>.jsonl.xz``; return its manifest entry."""
+    path = out_dir / f"{name}.jsonl.xz"
+    payload = "".join(json.dumps({"text": d["text"], "source": d["source"]},
+                                 ensure_ascii=False) + "\n" for d in items).encode()
+    path.write_bytes(lzma.compress(payload, preset=9))
+    per_group: dict[str, dict] = {}
+    for d in items:
+        group = d.get("group") or d["source"].split("/", 1)[0]
+        g = per_group.setdefault(group, {"documents": 0, "text_bytes": 0})
+        g["documents"] += 1
+        g["text_bytes"] += len(d["text"].encode())
+    return {
+        "file": f"docs/{path.name}",
+        "documents": len(items),
+        "text_bytes": sum(len(d["text"].encode()) for d in items),
+        "file_bytes": path.stat().st_size,
+        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "sha256_uncompressed": hashlib.sha256(payload).hexdigest(),
+        "by_source": dict(sorted(per_group.items())),
+    }
+
+
+def repurge(data_dir: str | Path, *, log=print) -> dict:
+    """Apply step 5 (the containment purge) to already frozen splits, without re-collecting.
+
+    Reads ``data_dir/docs``, drops the contained evaluation documents, rewrites the validation
+    and test files and updates ``manifest.json``. The training split is not touched, so models
+    trained on it stay trained on exactly the frozen text. Returns the updated manifest.
+    """
+    out_dir = Path(data_dir) / "docs"
+    manifest_path = out_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    splits = {}
+    for name in ("train", "validation", "test"):
+        raw = lzma.decompress((out_dir / f"{name}.jsonl.xz").read_bytes()).decode()
+        splits[name] = [json.loads(line) for line in raw.splitlines() if line]
+    purged = purge_contained(splits)
+    log(f"[corpus] evaluation documents dropped as contained in training text: "
+        f"{ {k: len(v) for k, v in purged.items()} }")
+    previous = manifest["dedupe"].get("eval_texts_dropped_as_contained", {})
+    record = _purge_record(purged)
+    for name, rec in record.items():  # a second run drops nothing more: keep the first record
+        old = previous.get(name, {"documents": 0, "text_bytes": 0, "sources": []})
+        record[name] = {"documents": old["documents"] + rec["documents"],
+                        "text_bytes": old["text_bytes"] + rec["text_bytes"],
+                        "sources": sorted(old["sources"] + rec["sources"])}
+    manifest["recipe"]["max_eval_containment"] = MAX_EVAL_CONTAINMENT
+    manifest["dedupe"]["eval_texts_dropped_as_contained"] = record
+    for name in ("validation", "test"):
+        manifest["splits"][name] = _freeze_split(out_dir, name, splits[name])
+    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest
 
 
@@ -553,11 +647,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", default="llmlab/data", help="data folder (docs/ goes inside)")
     parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--repurge", action="store_true",
+                        help="only re-apply the containment purge (step 5) to the frozen "
+                             "validation and test splits in --out; collect nothing")
     parser.add_argument("--collect", help=argparse.SUPPRESS)
     parser.add_argument("--collect-out", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.collect:
         _collect_worker(args.collect, args.collect_out)
+        return 0
+    if args.repurge:
+        repurge(args.out)
         return 0
     build(args.out, seed=args.seed)
     return 0
