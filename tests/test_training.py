@@ -124,32 +124,6 @@ def test_ema_checkpoint_is_the_moving_average_of_the_trained_weights(tmp_path, m
         get_spec("micro-llama", ema_decay=1.0)
 
 
-def test_validation_can_leave_sources_out(tmp_path):
-    from dataclasses import replace
-
-    from llmlab.training.train import validation_texts
-
-    data = _sample_data()
-    data.docs_validation_sources = ["python/topics/a", "python/json.dumps"] * 5
-    kept = validation_texts(data, ("python/topics/",))
-    assert kept == data.docs_validation[1::2]
-    assert validation_texts(data) == data.docs_validation
-    with pytest.raises(ValueError, match="leaves no validation document"):
-        validation_texts(data, ("python/",))
-    with pytest.raises(ValueError, match="one source per validation document"):
-        validation_texts(replace(data, docs_validation_sources=["python/x"]), ("python/topics/",))
-    with pytest.raises(ValueError, match="no source per validation document"):
-        validation_texts(replace(data, docs_validation_sources=None), ("python/topics/",))
-
-    # the training run validates on the kept documents only: fewer validation tokens
-    spec = replace(get_spec("micro-llama"), val_sequences=10_000)  # no cap: every sequence
-    part = train_model(replace(spec, val_excluded_sources=("python/topics/",)), tmp_path / "part",
-                       data=data, steps=1, threads=1, progress=False)
-    whole = train_model(spec, tmp_path / "all", data=data, steps=1, threads=1, progress=False)
-    assert 0 < part["validation_tokens"] < whole["validation_tokens"]
-    assert list(part["spec"]["val_excluded_sources"]) == ["python/topics/"]
-
-
 @pytest.mark.parametrize("name", sorted(SPECS))
 def test_specs_are_quantizable(name):
     from transformers import AutoModelForCausalLM

@@ -47,9 +47,6 @@ class ModelSpec:
     #: updates ``avg = decay * avg + (1 - decay) * weights`` and the averaged weights are the
     #: ones validated and saved. 0 keeps the raw weights.
     ema_decay: float = 0.0
-    #: Validation documents whose source starts with one of these prefixes are left out of
-    #: the validation loss that picks the checkpoint (e.g. ``("python/topics/",)``).
-    val_excluded_sources: tuple = ()
     seed: int = 1234
     #: Overrides for a further training stage that starts from the previous stage's weights
     #: and tokenizer (a fresh warmup + cosine, a new data order, more Python documentation in

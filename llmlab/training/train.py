@@ -48,40 +48,20 @@ class TrainingData:
     source: str = "llmlab.datasets"
     #: Optional source tag per training document ("python/...", "numpy/...", ...).
     docs_train_sources: list | None = None
-    #: Optional source tag per validation document.
-    docs_validation_sources: list | None = None
-
-
-def validation_texts(data: TrainingData, excluded=()) -> list:
-    """The validation documents whose source starts with none of the ``excluded`` prefixes."""
-    if not excluded:
-        return list(data.docs_validation)
-    if data.docs_validation_sources is None:
-        raise ValueError(f"the spec leaves validation sources {tuple(excluded)} out, but the "
-                         "training data has no source per validation document")
-    if len(data.docs_validation_sources) != len(data.docs_validation):
-        raise ValueError("docs_validation_sources must have one source per validation document")
-    kept = [t for t, s in zip(data.docs_validation, data.docs_validation_sources)
-            if not s.startswith(tuple(excluded))]
-    if not kept:
-        raise ValueError(f"leaving out {tuple(excluded)} leaves no validation document")
-    return kept
 
 
 def load_training_data() -> TrainingData:
     """Load the bundled splits that the recipe uses (docs train/validation, spam train)."""
-    from llmlab.datasets import load_docs_records, load_spam
+    from llmlab.datasets import load_docs, load_docs_records, load_spam
 
     texts, labels = load_spam("train")
     records = load_docs_records("train")
-    val_records = load_docs_records("validation")
     return TrainingData(
         docs_train=[r["text"] for r in records],
         spam_train_texts=list(texts),
         spam_train_labels=list(labels),
-        docs_validation=[r["text"] for r in val_records],
+        docs_validation=list(load_docs("validation")),
         docs_train_sources=[r["source"] for r in records],
-        docs_validation_sources=[r["source"] for r in val_records],
     )
 
 
@@ -228,7 +208,7 @@ def train_model(
     else:
         tokenizer = train_tokenizer(tok_texts, spec.vocab_size)
     docs_ids = encode_documents(tokenizer, texts)
-    val_ids = encode_documents(tokenizer, validation_texts(data, spec.val_excluded_sources))
+    val_ids = encode_documents(tokenizer, data.docs_validation)
     n_train_tokens = sum(len(d) for d in docs_ids)
     n_train_bytes = sum(len(t.encode("utf-8")) for t in texts)
     rng = random.Random(spec.seed)
