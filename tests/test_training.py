@@ -78,52 +78,6 @@ def test_training_is_seeded(tmp_path):
     assert a["final_val_loss"] == pytest.approx(b["final_val_loss"], rel=1e-5)
 
 
-def test_ema_checkpoint_is_the_moving_average_of_the_trained_weights(tmp_path, monkeypatch):
-    """With ``ema_decay`` the saved checkpoint is the EMA of the raw weights at the best step.
-
-    Oracle: the raw weights after every optimizer step, recorded in float64, averaged by a
-    plain loop (the first step copies, then ``avg = d * avg + (1 - d) * w``).
-    """
-    from dataclasses import replace
-
-    from transformers import AutoModelForCausalLM
-
-    decay = 0.6
-    snapshots = []
-    step = torch.optim.AdamW.step
-
-    def recording_step(self, *args, **kwargs):
-        out = step(self, *args, **kwargs)
-        snapshots.append([p.detach().double().clone()
-                          for g in self.param_groups for p in g["params"]])
-        return out
-
-    monkeypatch.setattr(torch.optim.AdamW, "step", recording_step)
-    spec = replace(get_spec("micro-llama"), ema_decay=decay, eval_every=1, peak_lr=1e-2)
-    summary = train_model(spec, tmp_path, data=_sample_data(), steps=6, threads=1, progress=False)
-    assert len(snapshots) == 6
-    best = summary["best_step"]
-    assert best >= 2, "the test needs a best step where the average differs from the weights"
-
-    avg = None
-    for w in snapshots[:best]:
-        avg = [x.clone() for x in w] if avg is None else [decay * a + (1 - decay) * x
-                                                         for a, x in zip(avg, w)]
-    model = AutoModelForCausalLM.from_pretrained(tmp_path, dtype=torch.float32)
-    named = dict(model.named_parameters())
-    names = ([n for n, p in named.items() if p.dim() >= 2]
-             + [n for n, p in named.items() if p.dim() < 2])
-    assert len(names) == len(avg)
-    for name, expected, raw in zip(names, avg, snapshots[best - 1]):
-        saved = named[name].detach().double()
-        assert torch.allclose(saved, expected, rtol=0, atol=1e-6), name
-    # ... and not the raw weights of that step.
-    assert any(not torch.allclose(named[n].detach().double(), raw, atol=1e-6)
-               for n, raw in zip(names, snapshots[best - 1]))
-    with pytest.raises(ValueError, match="ema_decay"):
-        get_spec("micro-llama", ema_decay=1.0)
-
-
 @pytest.mark.parametrize("name", sorted(SPECS))
 def test_specs_are_quantizable(name):
     from transformers import AutoModelForCausalLM

@@ -43,10 +43,6 @@ class ModelSpec:
     #: Run the forward/backward matmuls in bfloat16 (``torch.autocast``) while the weights,
     #: the optimizer state and the loss stay float32. Saved weights are float32.
     autocast_bf16: bool = True
-    #: Exponential moving average of the weights (Polyak averaging): when > 0, every step
-    #: updates ``avg = decay * avg + (1 - decay) * weights`` and the averaged weights are the
-    #: ones validated and saved. 0 keeps the raw weights.
-    ema_decay: float = 0.0
     seed: int = 1234
     #: Overrides for a further training stage that starts from the previous stage's weights
     #: and tokenizer (a fresh warmup + cosine, a new data order, more Python documentation in
@@ -71,8 +67,6 @@ class ModelSpec:
             raise ValueError(f"sizes must be multiples of 64 for bitsandbytes, got {bad}")
         if self.hidden_size % self.num_heads or self.num_heads % self.num_kv_heads:
             raise ValueError("hidden_size must divide into heads, heads into kv heads")
-        if not 0.0 <= self.ema_decay < 1.0:
-            raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if self.architecture not in ("llama", "mistral"):
             raise ValueError(f"architecture must be 'llama' or 'mistral', got {self.architecture!r}")
 

@@ -17,8 +17,6 @@ The recipe, in order:
    schedule does not depend on anything measured before it is fixed), and the step count is
    recorded so ``--steps`` reproduces the run.
 5. Every ``eval_every`` steps the validation loss is measured; the best checkpoint is saved.
-   With ``ema_decay`` set, the checkpoint validated and saved is the exponential moving
-   average of the weights (``torch.optim.swa_utils.AveragedModel``), not the raw weights.
 """
 
 from __future__ import annotations
@@ -235,14 +233,6 @@ def train_model(
         model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
     model.train()
     n_params = sum(p.numel() for p in model.parameters())
-    # With ``ema_decay`` the weights that are validated and saved are an exponential moving
-    # average of the trained ones (torch's AveragedModel keeps that copy); else the raw ones.
-    averaged = None
-    if spec.ema_decay:
-        from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
-
-        averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(spec.ema_decay))
-    kept = model if averaged is None else averaged.module
 
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
@@ -265,7 +255,7 @@ def train_model(
             yield seqs[perm[i : i + spec.batch_size]]
 
     def save(step, val_loss):
-        kept.save_pretrained(out_dir)
+        model.save_pretrained(out_dir)
         gc = GenerationConfig(
             bos_token_id=tokenizer.bos_token_id,
             eos_token_id=tokenizer.eos_token_id,
@@ -296,7 +286,7 @@ def train_model(
     plans, plan_t, plan_step, marks = [], None, 0, []
 
     t_eval = time.time()
-    val_loss = evaluate_loss(kept, val, spec.batch_size)
+    val_loss = evaluate_loss(model, val, spec.batch_size)
     t_eval = time.time() - t_eval
     best = {"val_loss": val_loss, "step": 0}
     log_row([0, 0, "", f"{val_loss:.5f}", f"{time.time() - t0:.1f}", 0.0])
@@ -326,8 +316,6 @@ def train_model(
             torch.nn.utils.clip_grad_norm_(model.parameters(), spec.grad_clip)
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
-            if averaged is not None:
-                averaged.update_parameters(model)
             step_times.append(time.time() - ts)
             step += 1
             tokens_seen += tokens_per_step
@@ -348,7 +336,7 @@ def train_model(
 
             last = total_steps is not None and step >= total_steps
             if step % spec.eval_every == 0 or last:
-                val_loss = evaluate_loss(kept, val, spec.batch_size)
+                val_loss = evaluate_loss(model, val, spec.batch_size)
                 train_loss = sum(recent) / len(recent)
                 recent = []
                 elapsed = time.time() - t0
