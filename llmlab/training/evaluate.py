@@ -305,7 +305,8 @@ Each document is its own `<s> ... </s>` sequence; documents are shuffled and pac
 
 The test splits were never trained on or used to choose anything. The checkpoint kept is the
 one with the lowest loss on a fixed slice ({summ['validation_tokens']:,} tokens) of the docs
-validation split. See `llmlab/data/` and `llmlab.datasets.data_card()` for provenance.
+validation split.{_purge_note(folder, summ, docs_card)} See `llmlab/data/` and
+`llmlab.datasets.data_card()` for provenance.
 
 ## Training procedure
 
@@ -371,6 +372,34 @@ The weights and tokenizer: MIT (as llmlab). Training data: see the licences abov
     path = folder / "README.md"
     path.write_text(text)
     return path
+
+
+def _purge_note(folder: Path, summ: dict, docs_card: dict) -> str:
+    """A sentence for a model whose checkpoint was chosen before the containment purge.
+
+    The corpus builder drops evaluation documents contained in the training text (step 5 of
+    ``llmlab.training.corpus``). A model trained before that purge recorded a validation size
+    that today's validation split no longer gives; the card then says so.
+    """
+    purged = (docs_card.get("dedupe") or {}).get("eval_texts_dropped_as_contained") or {}
+    n_val = (purged.get("validation") or {}).get("documents", 0)
+    if not n_val:
+        return ""
+    from transformers import AutoTokenizer
+
+    from llmlab.datasets import load_docs
+    from llmlab.training.train import encode_documents, pack
+
+    spec = summ["spec"]
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    val = pack(encode_documents(tokenizer, load_docs("validation")), spec["seq_len"])
+    if min(len(val), spec["val_sequences"]) * spec["seq_len"] == summ["validation_tokens"]:
+        return ""
+    n_test = (purged.get("test") or {}).get("documents", 0)
+    return (f" That was before the purge of contained near duplicates (data card, step 5), "
+            f"which later took {n_val} documents out of the validation split and {n_test} out "
+            f"of the test split: the checkpoint was chosen on the validation split as it was "
+            f"then, and every figure below is measured on the purged test split.")
 
 
 def _training_table(chain) -> str:
