@@ -143,3 +143,43 @@ def test_quantized_quality_close_to_full_precision(name):
     assert math.isfinite(full)
     assert abs(q8 - full) / full <= 0.02, (full, q8)
     assert abs(q4 - full) / full <= 0.10, (full, q4)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_model_card_is_up_to_date(tmp_path, name):
+    """Regenerating the card from the shipped results gives the shipped card (nothing stale)."""
+    import shutil
+
+    from llmlab.training.evaluate import write_model_card
+
+    src = Path(llmlab.resolve_model_path(name))
+    dst = tmp_path / name
+    dst.mkdir()
+    for f in src.iterdir():
+        if f.name != "model.safetensors":
+            shutil.copy(f, dst / f.name)
+    write_model_card(dst)
+    assert (dst / "README.md").read_text() == (src / "README.md").read_text()
+
+
+def test_card_says_when_the_checkpoint_predates_the_purge(tmp_path):
+    from llmlab.datasets import data_card
+    from llmlab.training.evaluate import _purge_note
+
+    folder = Path(llmlab.resolve_model_path("tiny-mistral"))
+    summary = json.loads((folder / "training_summary.json").read_text())
+    docs_card = data_card()["docs"]
+    purged = docs_card["dedupe"]["eval_texts_dropped_as_contained"]
+    # The shipped model was selected on the 115-document validation split (46 sequences).
+    assert summary["validation_tokens"] == 46 * 512
+    note = _purge_note(folder, summary, docs_card)
+    assert f"{purged['validation']['documents']} documents out of the validation" in note
+    assert f"{purged['test']['documents']} out of the test split" in note
+    # A model selected on today's validation split gets no note, nor does a corpus never purged.
+    from llmlab.training.train import encode_documents, pack
+
+    tokenizer = llmlab.load_tokenizer("tiny-mistral")
+    today = pack(encode_documents(tokenizer, load_docs("validation")), 512)
+    fresh = dict(summary, validation_tokens=min(len(today), 48) * 512)
+    assert _purge_note(folder, fresh, docs_card) == ""
+    assert _purge_note(folder, summary, {"dedupe": {}}) == ""
