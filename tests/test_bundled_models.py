@@ -2,7 +2,7 @@
 that quantization needs, and their model cards' figures reproduce.
 
 Figures are recomputed here with llmlab itself on the full held-out splits (the docs test
-split is 88 KB, the spam test split 1,000 messages: seconds for these models) and compared
+split is 83 KB, the spam test split 1,000 messages: seconds for these models) and compared
 with ``eval_results.json``, which ``python -m llmlab.training.evaluate`` wrote with the same
 library. Quantized runs use a fixed sample of documents, and compare with float32 on that
 same sample.
