@@ -255,3 +255,44 @@ def test_load_spam_bad_variant():
 def test_load_spam_rare_only_for_test(split):
     with pytest.raises(ValueError, match=repr(split)):
         datasets.load_spam(split, variant="rare")
+
+
+def test_corpus_repurge_rewrites_eval_splits_and_is_idempotent(tmp_path):
+    import lzma
+
+    from llmlab.training.corpus import repurge
+
+    def write(name, docs):
+        payload = "".join(json.dumps(d) + "\n" for d in docs).encode()
+        (tmp_path / "docs" / f"{name}.jsonl.xz").write_bytes(lzma.compress(payload))
+
+    def read(name):
+        raw = lzma.decompress((tmp_path / "docs" / f"{name}.jsonl.xz").read_bytes()).decode()
+        return [json.loads(line) for line in raw.splitlines()]
+
+    (tmp_path / "docs").mkdir()
+    long = " ".join(f"w{i}" for i in range(400))
+    train = [{"text": long, "source": "python/topics/compound"}]
+    section = {"text": " ".join(f"w{i}" for i in range(100, 150)), "source": "python/topics/for"}
+    fresh = {"text": " ".join(f"v{i}" for i in range(60)), "source": "python/fresh.doc"}
+    write("train", train)
+    write("validation", [fresh, section])
+    write("test", [section, fresh])
+    train_bytes = (tmp_path / "docs" / "train.jsonl.xz").read_bytes()
+    (tmp_path / "docs" / "manifest.json").write_text(json.dumps(
+        {"recipe": {}, "dedupe": {}, "splits": {"train": {"documents": 1}}}))
+
+    manifest = repurge(tmp_path, log=lambda *a: None)
+    assert read("validation") == read("test") == [fresh]
+    assert (tmp_path / "docs" / "train.jsonl.xz").read_bytes() == train_bytes
+    record = manifest["dedupe"]["eval_texts_dropped_as_contained"]
+    assert record["test"]["sources"] == record["validation"]["sources"] == ["python/topics/for"]
+    assert manifest["splits"]["test"]["documents"] == 1
+    assert manifest["splits"]["test"]["by_source"] == {"python": {
+        "documents": 1, "text_bytes": len(fresh["text"].encode())}}
+    data = (tmp_path / "docs" / "test.jsonl.xz").read_bytes()
+    assert hashlib.sha256(data).hexdigest() == manifest["splits"]["test"]["sha256"]
+    # a second run drops nothing more and keeps the record of the first
+    again = repurge(tmp_path, log=lambda *a: None)
+    assert again["dedupe"]["eval_texts_dropped_as_contained"] == record
+    assert read("test") == [fresh]
