@@ -166,20 +166,25 @@ def test_card_says_when_the_checkpoint_predates_the_purge(tmp_path):
     from llmlab.datasets import data_card
     from llmlab.training.evaluate import _purge_note
 
-    folder = Path(llmlab.resolve_model_path("tiny-mistral"))
+    folder = Path(llmlab.resolve_model_path("tiny-llama"))
     summary = json.loads((folder / "training_summary.json").read_text())
     docs_card = data_card()["docs"]
     purged = docs_card["dedupe"]["eval_texts_dropped_as_contained"]
-    # The shipped model was selected on the 115-document validation split (46 sequences).
-    assert summary["validation_tokens"] == 46 * 512
+    # tiny-llama was selected on the 115-document validation split (48 sequences, the cap).
+    assert summary["validation_tokens"] == 48 * 512
     note = _purge_note(folder, summary, docs_card)
     assert f"{purged['validation']['documents']} documents out of the validation" in note
     assert f"{purged['test']['documents']} out of the test split" in note
     # A model selected on today's validation split gets no note, nor does a corpus never purged.
     from llmlab.training.train import encode_documents, pack
 
-    tokenizer = llmlab.load_tokenizer("tiny-mistral")
+    tokenizer = llmlab.load_tokenizer("tiny-llama")
     today = pack(encode_documents(tokenizer, load_docs("validation")), 512)
+    assert min(len(today), 48) * 512 != summary["validation_tokens"]
     fresh = dict(summary, validation_tokens=min(len(today), 48) * 512)
     assert _purge_note(folder, fresh, docs_card) == ""
     assert _purge_note(folder, summary, {"dedupe": {}}) == ""
+    # tiny-mistral was rebuilt after the purge: its card has no such note.
+    mistral = Path(llmlab.resolve_model_path("tiny-mistral"))
+    assert _purge_note(mistral, json.loads((mistral / "training_summary.json").read_text()),
+                       docs_card) == ""

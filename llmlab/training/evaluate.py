@@ -356,14 +356,12 @@ Do not use it for anything but learning how to evaluate models.
 ## Reproduce
 
 ```bash
-HF_HUB_OFFLINE=1 python -m llmlab.training build --model {name} --reproduce --threads 1
+HF_HUB_OFFLINE=1 python -m llmlab.training build --model {name} --reproduce --threads {chain[-1]['threads']}
 HF_HUB_OFFLINE=1 python -m llmlab.training.evaluate --model llmlab/models/{name} --write-card
 ```
 
 `--reproduce` replays the recorded step counts ({' + '.join(str(c['steps_run']) for c in chain)})
-with clean cosine schedules and the same seeds. The shipped run planned its step counts from the
-throughput it measured on a shared machine (the plan history is in `training_summary.json`), so
-a replay follows the same recipe but is not bit-for-bit identical.
+with clean cosine schedules and the same seeds. {_replay_note(chain)}
 
 ## Licence
 
@@ -396,10 +394,25 @@ def _purge_note(folder: Path, summ: dict, docs_card: dict) -> str:
     if min(len(val), spec["val_sequences"]) * spec["seq_len"] == summ["validation_tokens"]:
         return ""
     n_test = (purged.get("test") or {}).get("documents", 0)
-    return (f" That was before the purge of contained near duplicates (data card, step 5), "
+    return (f" That was before the purge of contained near duplicates (see the data card), "
             f"which later took {n_val} documents out of the validation split and {n_test} out "
             f"of the test split: the checkpoint was chosen on the validation split as it was "
             f"then, and every figure below is measured on the purged test split.")
+
+
+def _threads(n: int) -> str:
+    return "one CPU thread" if n == 1 else f"{n} CPU threads"
+
+
+def _replay_note(chain) -> str:
+    """Whether the shipped weights are a replay of fixed step counts or the planning run."""
+    if all(c.get("step_plan") == "fixed" for c in chain):
+        return (f"The shipped weights are the output of that command, run on "
+                f"{_threads(chain[-1]['threads'])}: a run with another thread count sums in "
+                "another order, so it follows the same recipe but is not bit-for-bit identical.")
+    return ("The shipped run planned its step counts from the throughput it measured on a "
+            "shared machine (the plan history is in `training_summary.json`), so a replay "
+            "follows the same recipe but is not bit-for-bit identical.")
 
 
 def _training_table(chain) -> str:
@@ -421,7 +434,7 @@ def _training_table(chain) -> str:
                                          f"{c['best_val_loss']:.4f}"),
         "final val loss": lambda i, c: f"{c['final_val_loss']:.4f}",
         "time": lambda i, c: (f"{_fmt_minutes(c['train_seconds'])} ({c['tokens_per_second']:,.0f} "
-                              f"tokens/s, {c['threads']} thread)"),
+                              f"tokens/s, {_threads(c['threads'])})"),
         "seed": lambda i, c: str(c["spec"]["seed"]),
     }
     lines = ["| | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
@@ -431,8 +444,8 @@ def _training_table(chain) -> str:
     lines.append("")
     lines.append(
         f"In all: {_fmt_minutes(last.get('total_train_seconds', last['train_seconds']))} of "
-        f"training, {last.get('total_tokens_seen', last['tokens_seen']):,} tokens, on one CPU "
-        "thread of a shared 2-core AMD EPYC (Zen 4) VM, with the matmuls in bfloat16 autocast "
+        f"training, {last.get('total_tokens_seen', last['tokens_seen']):,} tokens, on "
+        f"{_threads(last['threads'])} of a 2-core AMD EPYC (Zen 4) VM, with the matmuls in bfloat16 autocast "
         "and the weights, optimizer state and loss in float32. Validation loss (nats/token) is "
         "measured on a fixed slice of the docs validation split; the checkpoint kept is the "
         f"best one. Software: torch {last['torch_version']}, transformers "
