@@ -54,7 +54,7 @@ MAX_CONTEXT_CHARS = 800
 #: Shortest question context, in characters.
 MIN_CONTEXT_CHARS = 80
 #: At most this many cloze questions per document.
-QUESTIONS_PER_DOC = 2
+QUESTIONS_PER_DOC = 3
 #: Number of choices per question (the true word and N - 1 distractors).
 N_CHOICES = 4
 #: Summary pairs: the body's length range, in characters.
