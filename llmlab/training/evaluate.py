@@ -386,12 +386,12 @@ def _purge_note(folder: Path, summ: dict, docs_card: dict) -> str:
     from transformers import AutoTokenizer
 
     from llmlab.datasets import load_docs
-    from llmlab.training.train import encode_documents, pack
+    from llmlab.training.train import validation_sequences
 
     spec = summ["spec"]
-    tokenizer = AutoTokenizer.from_pretrained(folder)
-    val = pack(encode_documents(tokenizer, load_docs("validation")), spec["seq_len"])
-    if min(len(val), spec["val_sequences"]) * spec["seq_len"] == summ["validation_tokens"]:
+    val = validation_sequences(AutoTokenizer.from_pretrained(folder), load_docs("validation"),
+                               spec["seq_len"], spec["val_sequences"])
+    if val.numel() == summ["validation_tokens"]:
         return ""
     n_test = (purged.get("test") or {}).get("documents", 0)
     return (f" That was before the purge of contained near duplicates (see the data card), "

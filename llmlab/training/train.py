@@ -102,6 +102,11 @@ def pack(docs_ids, seq_len: int, *, offset: int = 0):
     return flat[: n * seq_len].view(n, seq_len)
 
 
+def validation_sequences(tokenizer, texts, seq_len: int, max_sequences: int):
+    """The fixed validation batch: ``texts`` encoded, packed, the first ``max_sequences`` rows."""
+    return pack(encode_documents(tokenizer, texts), seq_len)[:max_sequences]
+
+
 def seed_everything(seed: int) -> None:
     import numpy as np
     import torch
@@ -206,14 +211,13 @@ def train_model(
     else:
         tokenizer = train_tokenizer(tok_texts, spec.vocab_size)
     docs_ids = encode_documents(tokenizer, texts)
-    val_ids = encode_documents(tokenizer, data.docs_validation)
     n_train_tokens = sum(len(d) for d in docs_ids)
     n_train_bytes = sum(len(t.encode("utf-8")) for t in texts)
     rng = random.Random(spec.seed)
     order = list(range(len(docs_ids)))
     rng.shuffle(order)
     docs_ids = [docs_ids[i] for i in order]
-    val = pack(val_ids, spec.seq_len)[: spec.val_sequences]
+    val = validation_sequences(tokenizer, data.docs_validation, spec.seq_len, spec.val_sequences)
     if len(val) == 0:
         raise ValueError("validation text is shorter than one sequence")
 
