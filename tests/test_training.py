@@ -101,6 +101,53 @@ def test_bad_spec_is_rejected():
         get_spec("huge-llama")
 
 
+def test_bad_dropout_is_rejected():
+    with pytest.raises(ValueError, match="dropout"):
+        get_spec("micro-llama", dropout=1.0)
+    with pytest.raises(ValueError, match="dropout"):
+        get_spec("micro-llama", dropout=-0.1)
+
+
+@pytest.mark.parametrize("name", ["micro-llama", "micro-mistral"])
+def test_training_dropout_acts_in_train_mode_only(name):
+    from transformers import AutoModelForCausalLM
+
+    from llmlab.training.train import add_training_dropout
+
+    spec = get_spec(name)
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_config(
+        make_config(spec, bos_token_id=1, eos_token_id=2, pad_token_id=3))
+    x = torch.tensor([[1, 5, 9, 13, 17, 21]])
+    with torch.no_grad():
+        model.eval()
+        plain = model(input_ids=x).logits
+        handles = add_training_dropout(model, 0.5)
+        # one hook on the embeddings, one on each attention and each MLP
+        assert len(handles) == 1 + 2 * spec.num_layers
+        assert torch.equal(model(input_ids=x).logits, plain)  # eval mode: no dropout
+        model.train()
+        assert not torch.allclose(model(input_ids=x).logits, plain)
+        for h in handles:
+            h.remove()
+        assert torch.equal(model(input_ids=x).logits, plain)  # removed: plain again
+
+
+def test_dropout_training_saves_a_plain_model(tmp_path):
+    from transformers import AutoModelForCausalLM
+
+    spec = get_spec("micro-llama", dropout=0.2)
+    summary = train_model(spec, tmp_path, data=_sample_data(), steps=3, threads=1, progress=False)
+    assert summary["spec"]["dropout"] == 0.2
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["attention_dropout"] == 0.0
+    model = AutoModelForCausalLM.from_pretrained(tmp_path)
+    model.train()
+    x = torch.tensor([[1, 5, 9, 13]])
+    with torch.no_grad():  # no hook travels with the saved model: train mode is deterministic
+        assert torch.equal(model(input_ids=x).logits, model(input_ids=x).logits)
+
+
 def test_lr_schedule_warms_up_then_decays():
     lrs = [lr_factor(s, warmup=10, total=100, min_ratio=0.1) for s in range(101)]
     assert lrs[0] == pytest.approx(0.1)

@@ -43,6 +43,10 @@ class ModelSpec:
     #: Run the forward/backward matmuls in bfloat16 (``torch.autocast``) while the weights,
     #: the optimizer state and the loss stay float32. Saved weights are float32.
     autocast_bf16: bool = True
+    #: Dropout on the token embeddings and on every attention and MLP output before it joins
+    #: the residual stream, during training only (forward hooks; nothing of it is saved, so
+    #: the shipped model is a plain Llama/Mistral). 0 turns it off.
+    dropout: float = 0.0
     seed: int = 1234
     #: Overrides for a further training stage that starts from the previous stage's weights
     #: and tokenizer (a fresh warmup + cosine, a new data order, more Python documentation in
@@ -67,6 +71,8 @@ class ModelSpec:
             raise ValueError(f"sizes must be multiples of 64 for bitsandbytes, got {bad}")
         if self.hidden_size % self.num_heads or self.num_heads % self.num_kv_heads:
             raise ValueError("hidden_size must divide into heads, heads into kv heads")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         if self.architecture not in ("llama", "mistral"):
             raise ValueError(f"architecture must be 'llama' or 'mistral', got {self.architecture!r}")
 

@@ -427,6 +427,7 @@ def _training_table(chain) -> str:
         "batch": lambda i, c: f"{c['spec']['batch_size']} x {c['spec']['seq_len']} tokens",
         "Python docs / spam repeats": lambda i, c: (f"{c['spec']['python_oversample']}x / "
                                                      f"{c['spec']['spam_oversample']}x"),
+        "dropout (training only)": lambda i, c: f"{c['spec'].get('dropout', 0.0):g}",
         "steps": lambda i, c: f"{c['steps_run']} ({c.get('stopped', '')})",
         "tokens seen": lambda i, c: (f"{c['tokens_seen']:,} (one pass = "
                                      f"{c['train_tokens_per_epoch']:,})"),
@@ -437,6 +438,8 @@ def _training_table(chain) -> str:
                               f"tokens/s, {_threads(c['threads'])})"),
         "seed": lambda i, c: str(c["spec"]["seed"]),
     }
+    if not any(c["spec"].get("dropout", 0.0) for c in chain):
+        del rows["dropout (training only)"]  # cards of runs without dropout stay as they were
     lines = ["| | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
     for label, fn in rows.items():
         lines.append(f"| {label} | " + " | ".join(fn(i, c) for i, c in enumerate(chain)) + " |")

@@ -30,7 +30,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["TrainingData", "build_texts", "load_training_data", "pack", "train_model"]
+__all__ = ["TrainingData", "add_training_dropout", "build_texts", "load_training_data", "pack", "train_model"]
 
 LOG_FIELDS = ("step", "tokens_seen", "train_loss", "val_loss", "elapsed_s", "lr")
 
@@ -123,6 +123,30 @@ def lr_factor(step: int, *, warmup: int, total: int, min_ratio: float) -> float:
         return (step + 1) / warmup
     progress = min(1.0, (step - warmup) / max(1, total - warmup))
     return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def add_training_dropout(model, p: float) -> list:
+    """Apply dropout ``p`` to the embeddings and to each attention and MLP output.
+
+    Forward hooks (GPT-2's embedding and residual dropout): they act only in training mode,
+    change nothing in the config or the weights, and are removed with ``handle.remove()``.
+    Returns the hook handles.
+    """
+    import torch
+
+    def hook(module, args, output):
+        if not module.training:
+            return output
+        if isinstance(output, tuple):
+            return (torch.nn.functional.dropout(output[0], p, training=True), *output[1:])
+        return torch.nn.functional.dropout(output, p, training=True)
+
+    inner = model.model
+    handles = [inner.embed_tokens.register_forward_hook(hook)]
+    for layer in inner.layers:
+        handles.append(layer.self_attn.register_forward_hook(hook))
+        handles.append(layer.mlp.register_forward_hook(hook))
+    return handles
 
 
 def evaluate_loss(model, batches, batch_size: int) -> float:
@@ -236,6 +260,8 @@ def train_model(
     else:
         model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
     model.train()
+    if spec.dropout:
+        add_training_dropout(model, spec.dropout)
     n_params = sum(p.numel() for p in model.parameters())
 
     decay = [p for p in model.parameters() if p.dim() >= 2]
