@@ -30,7 +30,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["TrainingData", "add_training_dropout", "build_texts", "load_training_data", "pack", "train_model"]
+__all__ = [
+    "TrainingData", "add_training_dropout", "build_texts", "load_training_data", "pack",
+    "train_model",
+]
 
 LOG_FIELDS = ("step", "tokens_seen", "train_loss", "val_loss", "elapsed_s", "lr")
 
