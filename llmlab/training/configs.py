@@ -111,10 +111,12 @@ SPECS: dict[str, ModelSpec] = {
         continuation=[
             {"peak_lr": 1e-3, "warmup_steps": 30, "python_oversample": 6, "seed": 1235,
              "minutes": 40.0},
-            # A longer third stage, run on a quieter machine, with more Python documentation
-            # (the test split's domain) in the mix and a lower peak learning rate.
+            # A longer third stage with more Python documentation (the test split's domain)
+            # in the mix, a lower peak learning rate and dropout 0.1: without dropout this
+            # stage's validation loss turned up after 1,300 steps (best 3.988 nats/token);
+            # with it, it kept falling to 3.865 at step 2,050.
             {"peak_lr": 6e-4, "warmup_steps": 50, "python_oversample": 8, "seed": 1237,
-             "minutes": 58.0},
+             "minutes": 58.0, "dropout": 0.1},
         ],
     ),
     # A micro model for the smoke test: seconds to train, same code path.
