@@ -15,7 +15,9 @@ The recipe, in order:
    the run is fully determined by the seed; with ``minutes`` a short throughput probe picks
    the step count that fits the budget (the probe steps are inside the warmup, so the
    schedule does not depend on anything measured before it is fixed), and the step count is
-   recorded so ``--steps`` reproduces the run.
+   recorded so ``--steps`` reproduces the run. A spec with ``dropout`` > 0 adds dropout to
+   the embeddings and to each attention and MLP output while training
+   (``add_training_dropout``); the saved model has none.
 5. Every ``eval_every`` steps the validation loss is measured; the best checkpoint is saved.
 """
 
