@@ -24,7 +24,7 @@ def main(argv=None) -> int:
     from transformers import AutoModelForCausalLM
 
     from llmlab.training.configs import get_spec, make_config
-    from llmlab.training.train import add_training_dropout
+    from llmlab.training.train import add_training_dropout, train_step
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="tiny-mistral")
@@ -44,12 +44,7 @@ def main(argv=None) -> int:
     x = torch.randint(4, spec.vocab_size, (spec.batch_size, spec.seq_len))
 
     def step():
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=spec.autocast_bf16):
-            loss = model(input_ids=x, labels=x).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), spec.grad_clip)
-        opt.step()
-        opt.zero_grad(set_to_none=True)
+        train_step(model, opt, x, spec)  # exactly what train_model does per step
 
     for _ in range(2):  # warm up the allocator and the kernels
         step()

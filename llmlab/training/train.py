@@ -154,6 +154,20 @@ def add_training_dropout(model, p: float) -> list:
     return handles
 
 
+def train_step(model, optimizer, x, spec):
+    """One optimizer step on the batch ``x``: forward and backward (bfloat16 autocast when the
+    spec says so), gradient clipping, the optimizer's update. Returns the loss tensor."""
+    import torch
+
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=spec.autocast_bf16):
+        loss = model(input_ids=x, labels=x).loss
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), spec.grad_clip)
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    return loss
+
+
 def evaluate_loss(model, batches, batch_size: int) -> float:
     """Mean next-token loss (nats) over the fixed validation sequences."""
     import torch
@@ -345,12 +359,7 @@ def train_model(
             for g in optimizer.param_groups:
                 g["lr"] = lr
             ts = time.time()
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=spec.autocast_bf16):
-                loss = model(input_ids=x, labels=x).loss
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), spec.grad_clip)
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
+            loss = train_step(model, optimizer, x, spec)
             step_times.append(time.time() - ts)
             step += 1
             tokens_seen += tokens_per_step
