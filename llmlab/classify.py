@@ -6,10 +6,10 @@ log-probability of its continuation tokens given the prompt. Normalising the sco
 labels (a softmax) gives a probability per label; the positive label's probability is the
 ``y_score`` that precision-recall curves and thresholds work on.
 
-When every label's continuation is a single token (as " ham" and " spam" are for the bundled
-models) one forward pass per text reads all the labels' scores off the next-token
-distribution. Otherwise each (text, label) pair gets its own sequence. Batches are padded on
-the right with an attention mask, so batching never changes a score beyond float rounding.
+Each text is one request to the scoring core (:mod:`llmlab.scoring`), the labels its
+continuations: the prompt runs once, single-token labels (" ham" and " spam" for the bundled
+models) are read off its last position, and longer labels continue from its cached keys and
+values. Batching never changes a score beyond float rounding.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from llmlab.perplexity import _check_texts, logits_at, model_context_length, pad_right
+from llmlab.scoring import check_batch_size, check_texts, continuation_requests, score_requests
 from llmlab.prompts import LABEL_TEMPLATE, SPAM_LABELS, SPAM_TEMPLATE
 
 __all__ = ["ClassificationResult", "classify"]
@@ -83,7 +83,7 @@ def _check_threshold(threshold):
 
 
 def _check_args(texts, labels, positive, template, label_template):
-    texts = _check_texts(texts, what="classify")
+    texts = check_texts(texts, what="classify")
     if isinstance(labels, str):
         raise TypeError(f"labels must be a sequence of label strings, got the string {labels!r}")
     labels = tuple(labels)
@@ -153,12 +153,9 @@ def classify(
     >>> out.y_pred  # doctest: +SKIP
     ['spam']
     """
-    import torch
-
     texts, labels = _check_args(texts, labels, positive, template, label_template)
     _check_threshold(threshold)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size={batch_size!r} must be a positive int")
+    check_batch_size(batch_size)
 
     prompts = tokenizer([template.format(text=t) for t in texts], add_special_tokens=True)[
         "input_ids"
@@ -169,56 +166,13 @@ def classify(
     for lab, ids in zip(labels, conts):
         if not ids:
             raise ValueError(f"label {lab!r} encodes to no tokens with this tokenizer")
-    context = model_context_length(model)
-    longest_cont = max(len(c) for c in conts)
-    for i, ids in enumerate(prompts):
-        if context is not None and len(ids) + longest_cont > context:
-            raise ValueError(
-                f"texts[{i}] is too long: its prompt is {len(ids)} tokens and the model's "
-                f"context is {context}; shorten it (llmlab never truncates silently)"
-            )
-
-    single = all(len(c) == 1 for c in conts)
-    if single:
-        # One sequence per text; every label's score is read at the prompt's last position.
-        seqs = [(i, list(p), None) for i, p in enumerate(prompts)]
-    else:
-        seqs = [(i, list(p) + list(c), k) for i, p in enumerate(prompts) for k, c in enumerate(conts)]
-
-    scores = np.zeros((len(texts), len(labels)), dtype=np.float64)
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    device = next(model.parameters()).device
-    order = sorted(range(len(seqs)), key=lambda j: -len(seqs[j][1]))
-    batches = [order[k : k + batch_size] for k in range(0, len(order), batch_size)]
-    if progress:
-        from tqdm.auto import tqdm
-
-        batches = tqdm(batches, desc="classify", unit="batch")
-    label_first = torch.tensor([c[0] for c in conts])
-    with torch.inference_mode():
-        for batch in batches:
-            ids, mask = pad_right([seqs[j][1] for j in batch], pad_id)
-            # The logits needed: at the prompt's last position (single-token labels), or
-            # before each continuation token; the output layer runs on those rows only.
-            keep = torch.zeros(ids.shape, dtype=torch.bool)
-            for row, j in enumerate(batch):
-                _, seq, k = seqs[j]
-                if single:  # the label token would follow the whole prompt
-                    keep[row, len(seq) - 1] = True
-                else:  # position p predicts token p + 1 of prompt + continuation
-                    n = len(conts[k])
-                    keep[row, len(seq) - 1 - n : len(seq) - 1] = True
-            logits = logits_at(model, ids, mask, keep, device)
-            logp = torch.log_softmax(logits.double(), -1)
-            if single:
-                rows = [seqs[j][0] for j in batch]
-                scores[rows] = logp[:, label_first.to(logp.device)].cpu().numpy()
-                continue
-            target = ids.roll(-1, dims=1)[keep].to(logp.device)
-            picked = logp.gather(1, target[:, None])[:, 0]
-            for j, part in zip(batch, torch.split(picked, keep.sum(dim=1).tolist())):
-                i, _, k = seqs[j]
-                scores[i, k] = part.sum().item()
+    # One request per text with every label as a continuation: the prompt runs once, and
+    # single-token labels are all read off its last position.
+    requests = continuation_requests(prompts, [conts] * len(prompts))
+    scored = score_requests(
+        model, requests, batch_size=batch_size, progress=progress, desc="classify"
+    )
+    scores = np.array([[float(lp.sum()) for lp in row] for row in scored], dtype=np.float64)
 
     probs = _softmax(scores)
     pos = labels.index(positive)

@@ -8,7 +8,8 @@ The semantics (also in DESIGN.md):
   The first covers tokens ``[0, max_length)``; each next window ends ``stride`` tokens after
   the previous one (the last ends at the text's end) and starts ``max_length`` tokens before
   its own end. It scores only the tokens no earlier window scored; the rest of the window is
-  their context, so every scored token sees at least ``max_length - stride`` tokens before it;
+  their context, so every token scored by a window after the first sees at least
+  ``max_length - stride`` tokens before it (in the first window, token ``i`` sees ``i``);
 * the corpus perplexity is ``exp(total NLL / scored tokens)``: token-weighted, never a mean
   of per-text or per-window perplexities;
 * batching and padding never change the result beyond float rounding: windows are padded on
@@ -22,7 +23,18 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-__all__ = ["PerplexityResult", "logits_at", "perplexity", "plan_windows", "tokenize_texts"]
+import numpy as np
+
+from llmlab.scoring import (
+    check_batch_size,
+    check_texts,
+    model_context_length,
+    plan_windows,
+    rolling_requests,
+    score_requests,
+)
+
+__all__ = ["PerplexityResult", "perplexity", "plan_windows", "tokenize_texts"]
 
 
 @dataclass(frozen=True)
@@ -90,38 +102,6 @@ class PerplexityResult:
         )
 
 
-def _check_texts(texts, what="score") -> list[str]:
-    """A non-empty list of non-blank strings, else an error naming the bad item."""
-    if isinstance(texts, str):
-        texts = [texts]
-    if texts is None:
-        raise ValueError("texts is None; pass a string or a list of strings")
-    try:
-        texts = list(texts)
-    except TypeError:
-        raise TypeError(
-            f"texts must be a string or a list of strings, got {type(texts).__name__}"
-        ) from None
-    if not texts:
-        raise ValueError(f"texts is empty; pass at least one non-empty string to {what}")
-    for i, t in enumerate(texts):
-        if not isinstance(t, str):
-            raise TypeError(f"texts[{i}] is a {type(t).__name__}, not a str")
-        if not t.strip():
-            raise ValueError(f"texts[{i}] is empty or only whitespace; there is nothing to {what}")
-    return texts
-
-
-def model_context_length(model) -> int | None:
-    """The longest sequence the model's position embeddings allow, if the config says."""
-    cfg = model.config
-    for attr in ("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length"):
-        value = getattr(cfg, attr, None)
-        if isinstance(value, int) and value > 0:
-            return value
-    return None
-
-
 def _check_window(model, max_length, stride) -> tuple[int, int]:
     context = model_context_length(model)
     if max_length is None:
@@ -153,30 +133,6 @@ def _check_window(model, max_length, stride) -> tuple[int, int]:
     return max_length, stride
 
 
-def plan_windows(n_tokens: int, max_length: int, stride: int) -> list[tuple[int, int, int]]:
-    """The windows that score a text of ``n_tokens`` tokens.
-
-    Returns ``(start, end, score_from)`` triples: the window holds tokens ``[start, end)`` and
-    scores tokens ``[score_from, end)``, each predicted from everything before it in the window.
-
-    Examples
-    --------
-    >>> plan_windows(10, max_length=4, stride=2)
-    [(0, 4, 1), (2, 6, 4), (4, 8, 6), (6, 10, 8)]
-    >>> plan_windows(3, max_length=4, stride=2)
-    [(0, 3, 1)]
-    """
-    if n_tokens < 2:
-        return []
-    end = min(max_length, n_tokens)
-    windows = [(0, end, 1)]
-    while end < n_tokens:
-        new_end = min(end + stride, n_tokens)
-        windows.append((new_end - max_length, new_end, end))
-        end = new_end
-    return windows
-
-
 def tokenize_texts(tokenizer, texts) -> list[list[int]]:
     """Token ids of each text with the tokenizer's special tokens (BOS first, Llama-style)."""
     encoded = tokenizer(list(texts), add_special_tokens=True)["input_ids"]
@@ -197,7 +153,7 @@ def perplexity(
 
     Parameters
     ----------
-    model : transformers.PreTrainedModel
+    model : transformers.PreTrainedModel or llmlab.scoring.Backend
         A causal LM, already loaded (any dtype, quantized or not). It is not modified.
     tokenizer : transformers tokenizer
         Its tokenizer; texts are encoded with its special tokens (BOS first).
@@ -206,9 +162,9 @@ def perplexity(
     max_length : int, optional
         Window length in tokens; default and maximum is the model's context length.
     stride : int, optional
-        How far each next window's end moves (``1 <= stride < max_length``); each scored
-        token sees at least ``max_length - stride`` tokens of context. Default
-        ``max_length // 2``.
+        How far each next window's end moves (``1 <= stride < max_length``); each token
+        scored by a window after the first sees at least ``max_length - stride`` tokens of
+        context (in the first window, token ``i`` sees ``i``). Default ``max_length // 2``.
     batch_size : int, default=8
         Windows per forward pass. It changes speed and memory, not the result.
     progress : bool, default=False
@@ -229,55 +185,28 @@ def perplexity(
     >>> round(res.bits_per_byte, 2)  # doctest: +SKIP
     1.5
     """
-    import torch
-
-    texts = _check_texts(texts)
+    texts = check_texts(texts)
     max_length, stride = _check_window(model, max_length, stride)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size={batch_size!r} must be a positive int")
+    check_batch_size(batch_size)
 
     token_ids = tokenize_texts(tokenizer, texts)
-    jobs = []  # (text index, start, end, score_from)
     for i, ids in enumerate(token_ids):
         if len(ids) < 2:
             raise ValueError(
                 f"texts[{i}] is too short to score: it is {len(ids)} token(s) after "
                 f"tokenization, and the first token is context only (need at least 2)"
             )
-        jobs.extend((i, s, e, f) for s, e, f in plan_windows(len(ids), max_length, stride))
-
-    # Longest windows first: batches hold windows of similar length, so little padding.
-    order = sorted(range(len(jobs)), key=lambda j: -(jobs[j][2] - jobs[j][1]))
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    device = _model_device(model)
-
+    requests, owners = rolling_requests(token_ids, max_length, stride)
+    scored = score_requests(
+        model, requests, batch_size=batch_size, progress=progress, desc="perplexity"
+    )
     nll_text = [0.0] * len(texts)
     count_text = [0] * len(texts)
     sum_sq = 0.0
-    batches = [order[k : k + batch_size] for k in range(0, len(order), batch_size)]
-    bar = _progress(batches, progress, desc="perplexity", unit="batch")
-    with torch.inference_mode():
-        for batch in bar:
-            input_ids, attention = pad_right(
-                [token_ids[jobs[j][0]][jobs[j][1] : jobs[j][2]] for j in batch], pad_id
-            )
-            # Window position p predicts token p + 1: keep the positions before each scored
-            # token, so the output layer runs on those rows only.
-            keep = torch.zeros(input_ids.shape, dtype=torch.bool)
-            for row, j in enumerate(batch):
-                _, s, e, f = jobs[j]
-                keep[row, f - s - 1 : e - s - 1] = True
-            logits = logits_at(model, input_ids, attention, keep, device)
-            target = input_ids.roll(-1, dims=1)[keep].to(logits.device)
-            token_nll = torch.nn.functional.cross_entropy(
-                logits.float(), target, reduction="none"
-            ).double()
-            sum_sq += (token_nll * token_nll).sum().item()
-            for j, part in zip(batch, torch.split(token_nll, keep.sum(dim=1).tolist())):
-                i = jobs[j][0]
-                nll_text[i] += part.sum().item()
-                count_text[i] += part.numel()
-            del logits
+    for i, (logp,) in zip(owners, scored):
+        nll_text[i] += -float(logp.sum())
+        count_text[i] += logp.size
+        sum_sq += float(np.dot(logp, logp))
 
     total_nll = math.fsum(nll_text)
     n_tokens = sum(count_text)
@@ -297,85 +226,5 @@ def perplexity(
         nll_stderr=stderr,
         max_length=max_length,
         stride=stride,
-        n_windows=len(jobs),
+        n_windows=len(requests),
     )
-
-
-def logits_at(model, input_ids, attention_mask, keep, device=None):
-    """Logits at the positions where ``keep`` is True, as one ``(n_kept, vocab)`` tensor.
-
-    Rows come in row-major order of ``keep`` (batch row, then position), as ``x[keep]``
-    gives them. The output layer (the largest matmul of a small model) runs on the kept
-    positions only, through transformers' ``logits_to_keep`` with a boolean mask; a model
-    whose ``forward`` cannot take one gets a full forward pass and is sliced afterwards, with
-    the same result.
-    """
-    import torch
-
-    if device is None:
-        device = _model_device(model)
-    kwargs = {"input_ids": input_ids.to(device), "attention_mask": attention_mask.to(device)}
-    if _takes_bool_logits_to_keep(model):
-        kwargs["logits_to_keep"] = keep.to(device)
-    logits = model(**kwargs).logits
-    if logits.dim() == 3:  # the model computed every position
-        logits = logits[keep.to(logits.device)]
-    if logits.shape[0] != int(keep.sum()):
-        raise RuntimeError(
-            f"the model returned {logits.shape[0]} logit rows for {int(keep.sum())} kept "
-            "positions; its forward does not follow transformers' logits_to_keep"
-        )
-    return logits
-
-
-def _takes_bool_logits_to_keep(model) -> bool:
-    """Whether ``model.forward`` slices its hidden states with a boolean ``logits_to_keep``.
-
-    transformers 5 does (``modeling_utils.slice_logits_to_keep``); 4.x takes only an int or
-    a 1-D tensor, and a custom model may not take the argument at all.
-    """
-    import inspect
-
-    try:
-        from transformers.modeling_utils import slice_logits_to_keep  # noqa: F401
-    except ImportError:
-        return False
-    try:
-        params = inspect.signature(model.forward).parameters
-    except (TypeError, ValueError):
-        return False
-    return "logits_to_keep" in params
-
-
-def pad_right(sequences, pad_id):
-    """Right-pad token id lists into ``(input_ids, attention_mask)`` LongTensors.
-
-    Padding on the right keeps every real token's position id and, with the causal mask, its
-    logits exactly as in an unpadded run: no real token attends to a pad.
-    """
-    import torch
-
-    width = max(len(seq) for seq in sequences)
-    input_ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
-    attention = torch.zeros((len(sequences), width), dtype=torch.long)
-    for row, seq in enumerate(sequences):
-        input_ids[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
-        attention[row, : len(seq)] = 1
-    return input_ids, attention
-
-
-def _model_device(model):
-    import torch
-
-    try:
-        return next(model.parameters()).device
-    except StopIteration:  # pragma: no cover - a model always has parameters
-        return torch.device("cpu")
-
-
-def _progress(iterable, enabled, **kwargs):
-    if not enabled:
-        return iterable
-    from tqdm.auto import tqdm
-
-    return tqdm(iterable, **kwargs)

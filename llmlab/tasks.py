@@ -22,7 +22,6 @@ input that does not fit the model's context raises ``ValueError``.
 
 from __future__ import annotations
 
-import inspect
 import json
 import math
 import re
@@ -34,7 +33,13 @@ from importlib import resources
 import numpy as np
 
 from llmlab.datasets import _check_choice
-from llmlab.perplexity import pad_right
+from llmlab.scoring import (
+    check_batch_size,
+    continuation_requests,
+    model_context_length,
+    model_device,
+    score_requests,
+)
 
 __all__ = [
     "ROUGE_TYPES",
@@ -301,11 +306,6 @@ def _check_choices(contexts, choices_list) -> tuple[list[str], list[list[str]]]:
     return contexts, out
 
 
-def _check_batch_size(batch_size) -> None:
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size={batch_size!r} must be a positive int")
-
-
 def score_choices(model, tokenizer, contexts, choices_list, *, batch_size=8, progress=False):
     """Log-likelihood of each choice as a continuation of its context.
 
@@ -361,144 +361,30 @@ def score_choices(model, tokenizer, contexts, choices_list, *, batch_size=8, pro
     >>> s.predict()  # doctest: +SKIP
     array([0])
     """
-    import torch
-
-    from llmlab.perplexity import model_context_length
-
     contexts, choices_list = _check_choices(contexts, choices_list)
-    _check_batch_size(batch_size)
+    check_batch_size(batch_size)
 
     ctx_ids = [list(x) for x in tokenizer(contexts, add_special_tokens=True)["input_ids"]]
     flat = [c for choices in choices_list for c in choices]
     flat_ids = [list(x) for x in tokenizer(flat, add_special_tokens=False)["input_ids"]]
-    limit = model_context_length(model)
-
     conts = []  # token ids of each question's choices
     pos = 0
     for i, choices in enumerate(choices_list):
-        if not ctx_ids[i]:
-            raise ValueError(
-                f"contexts[{i}] encodes to no tokens and the tokenizer adds no BOS token, so "
-                f"nothing predicts the first token of its choices; give a non-empty context"
-            )
         conts.append(flat_ids[pos : pos + len(choices)])
         pos += len(choices)
         for k, cont in enumerate(conts[i]):
             if not cont:
                 raise ValueError(f"choices_list[{i}][{k}]={choices[k]!r} encodes to no tokens")
-            total = len(ctx_ids[i]) + len(cont)
-            if limit is not None and total > limit:
-                raise ValueError(
-                    f"question {i}, choice {k}: context ({len(ctx_ids[i])} tokens) plus choice "
-                    f"({len(cont)} tokens) is {total} tokens, longer than the model's context "
-                    f"length {limit}; shorten contexts[{i}] (llmlab never truncates silently)"
-                )
-
-    lls = [np.zeros(len(c), dtype=np.float64) for c in choices_list]
+    names = [f"contexts[{i}]" for i in range(len(contexts))]
+    requests = continuation_requests(ctx_ids, conts, names=names)
+    scored = score_requests(
+        model, requests, batch_size=batch_size, progress=progress, desc="score_choices"
+    )
+    lls = [np.array([float(lp.sum()) for lp in row], dtype=np.float64) for row in scored]
     n_tok = [np.asarray([len(c) for c in row], dtype=np.int64) for row in conts]
     n_bytes = [np.asarray([len(c.encode("utf-8")) for c in choices], dtype=np.int64)
                for choices in choices_list]
-
-    # Longest contexts first: batches hold contexts of similar length, so little padding.
-    order = sorted(range(len(contexts)), key=lambda i: -len(ctx_ids[i]))
-    batches = [order[b : b + batch_size] for b in range(0, len(order), batch_size)]
-    if progress:
-        from tqdm.auto import tqdm
-
-        batches = tqdm(batches, desc="score_choices", unit="batch")
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    device = next(model.parameters()).device
-    with torch.inference_mode():
-        for batch in batches:
-            scored = _score_batch_shared(model, batch, ctx_ids, conts, pad_id, device)
-            if scored is None:  # the model returned no reorderable cache: one pass per choice
-                scored = _score_batch_full(model, batch, ctx_ids, conts, pad_id, device)
-            for i, row in zip(batch, scored):
-                lls[i][:] = row
     return ChoiceScores(loglikelihoods=lls, n_tokens=n_tok, n_bytes=n_bytes)
-
-
-def _sum_logprobs(logits, targets):
-    """Sum over rows of ``log_softmax(logits)[row, targets[row]]``, in float64."""
-    import torch
-
-    logp = torch.log_softmax(logits.double(), -1)
-    target = torch.tensor(targets, device=logp.device)
-    return logp.gather(1, target[:, None]).sum().item()
-
-
-def _score_batch_full(model, batch, ctx_ids, conts, pad_id, device):
-    """One sequence per (question, choice): ``context + choice``, right-padded."""
-    seqs = [(i, k) for i in batch for k in range(len(conts[i]))]
-    ids, mask = pad_right([list(ctx_ids[i]) + list(conts[i][k]) for i, k in seqs], pad_id)
-    logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
-    out = {i: [0.0] * len(conts[i]) for i in batch}
-    for row, (i, k) in enumerate(seqs):
-        n_ctx, cont = len(ctx_ids[i]), conts[i][k]
-        # The logit at position p predicts token p + 1.
-        out[i][k] = _sum_logprobs(logits[row, n_ctx - 1 : n_ctx + len(cont) - 1], cont)
-    return [out[i] for i in batch]
-
-
-def _score_batch_shared(model, batch, ctx_ids, conts, pad_id, device):
-    """Each context once, then all its choices on top of its cached keys and values.
-
-    Pass 1 runs the batch's contexts (right-padded) and keeps the cache; the last real
-    position of each context predicts every choice's first token. The cache is then
-    repeated once per choice (``Cache.reorder_cache``, as beam search does) and pass 2 runs
-    the choices' tokens after it, with explicit positions (each choice continues its own
-    context, wherever the padding ends) and an attention mask that hides the context
-    padding. Returns None when the model gives no cache that can be repeated, or when a
-    sliding-window model's window is shorter than the batch (its cache would drop keys).
-    """
-    import torch
-
-    n_ctx = [len(ctx_ids[i]) for i in batch]
-    width = max(n_ctx)
-    ids, mask = pad_right([list(ctx_ids[i]) for i in batch], pad_id)
-    out1 = model(input_ids=ids.to(device), attention_mask=mask.to(device), use_cache=True)
-    first = [out1.logits[row, n_ctx[row] - 1] for row in range(len(batch))]
-    scores = []
-    rows = []  # (batch row, question, choice) of the choices longer than one token
-    for row, i in enumerate(batch):
-        logp = torch.log_softmax(first[row].double(), -1)
-        scores.append([logp[c[0]].item() for c in conts[i]])
-        rows.extend((row, i, k) for k, c in enumerate(conts[i]) if len(c) > 1)
-    if not rows:
-        return scores
-    # transformers 5 calls the cache `cache`; earlier versions `past_key_values`.
-    cache = getattr(out1, "cache", None)
-    if cache is None:
-        cache = getattr(out1, "past_key_values", None)
-    if cache is None or not hasattr(cache, "reorder_cache"):
-        return None
-    length = max(len(conts[i][k]) - 1 for _, i, k in rows)
-    window = getattr(model.config, "sliding_window", None)
-    if isinstance(window, int) and width + length > window:
-        return None  # a sliding-window cache keeps only the last `window` positions
-    params = inspect.signature(model.forward).parameters
-    cache_kw = "cache" if "cache" in params else "past_key_values"
-    cache.reorder_cache(torch.tensor([r for r, _, _ in rows], dtype=torch.long, device=device))
-    ids2 = torch.full((len(rows), length), pad_id, dtype=torch.long)
-    mask2 = torch.zeros((len(rows), width + length), dtype=torch.long)
-    positions = torch.zeros((len(rows), length), dtype=torch.long)
-    for j, (row, i, k) in enumerate(rows):
-        rest = conts[i][k][:-1]  # tokens 0..m-2 are inputs; they predict tokens 1..m-1
-        ids2[j, : len(rest)] = torch.tensor(rest)
-        mask2[j, : n_ctx[row]] = 1
-        mask2[j, width : width + len(rest)] = 1
-        positions[j] = n_ctx[row] + torch.arange(length)
-    logits2 = model(
-        input_ids=ids2.to(device),
-        attention_mask=mask2.to(device),
-        position_ids=positions.to(device),
-        use_cache=True,
-        **{cache_kw: cache},
-    ).logits
-    for j, (row, i, k) in enumerate(rows):
-        cont = conts[i][k]
-        scores[row][k] += _sum_logprobs(logits2[j, : len(cont) - 1], cont[1:])
-    return scores
 
 
 def _mean_stderr(x: np.ndarray) -> float:
@@ -798,8 +684,6 @@ def summarize(
     """
     import torch
 
-    from llmlab.perplexity import model_context_length
-
     if isinstance(texts, str):
         texts = [texts]
     texts = _check_str_list(texts, "texts")
@@ -808,7 +692,7 @@ def summarize(
     if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) \
             or max_new_tokens < 1:
         raise ValueError(f"max_new_tokens={max_new_tokens!r} must be a positive int")
-    _check_batch_size(batch_size)
+    check_batch_size(batch_size)
     prompts = [template.format(text=t) for t in texts]
     encoded = [list(x) for x in tokenizer(prompts, add_special_tokens=True)["input_ids"]]
     limit = model_context_length(model)
@@ -823,7 +707,7 @@ def summarize(
     eos_id = tokenizer.eos_token_id
     if pad_id is None:
         pad_id = eos_id if eos_id is not None else 0
-    device = next(model.parameters()).device
+    device = model_device(model)
     out = [""] * len(texts)
     # Longest prompts first, so a batch holds prompts of similar length (little padding).
     order = sorted(range(len(texts)), key=lambda i: -len(encoded[i]))

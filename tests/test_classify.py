@@ -108,12 +108,18 @@ def test_single_token_labels_take_one_row_per_text(llama, n_labels):
     np.testing.assert_allclose(out.label_logprobs, ref, rtol=1e-5, atol=1e-6)
 
 
-def test_multi_token_labels_take_one_row_per_pair(llama):
-    model, tok, _ = llama
-    assert len(tok(" not spam", add_special_tokens=False)["input_ids"]) > 1
-    rows, _ = _rows_per_call(model, lambda: llmlab.classify(
-        model, tok, MESSAGES, labels=("not spam", "spam"), batch_size=3))
-    assert sum(rows) == 2 * len(MESSAGES)
+def test_multi_token_labels_run_each_prompt_once(llama):
+    model, tok, model64 = llama
+    labels = ("not spam", "spam")
+    lengths = [len(tok(" " + lab, add_special_tokens=False)["input_ids"]) for lab in labels]
+    assert lengths[0] > 1
+    rows, out = _rows_per_call(model, lambda: llmlab.classify(
+        model, tok, MESSAGES, labels=labels, batch_size=3))
+    # One row per prompt, then one row per (text, label) whose label has more than one token:
+    # those continue from the prompt's cached keys and values.
+    assert sum(rows) == len(MESSAGES) * (1 + sum(n > 1 for n in lengths))
+    ref = reference_logprobs(model64, tok, MESSAGES, labels, "Message: {text}\nLabel:", " {label}")
+    np.testing.assert_allclose(out.label_logprobs, ref, rtol=1e-5, atol=1e-5)
 
 
 def test_threshold_and_predict(llama):
@@ -150,7 +156,7 @@ def test_custom_template(llama):
         (dict(threshold=1.5), ValueError, "threshold=1.5"),
         (dict(threshold=float("nan")), ValueError, "threshold=nan"),
         (dict(batch_size=0), ValueError, "batch_size=0"),
-        (dict(texts=["word " * 200]), ValueError, r"texts\[0\] is too long.*context is 96"),
+        (dict(texts=["word " * 200]), ValueError, r"texts\[0\] is too long.*context length 96"),
     ],
 )
 def test_bad_input(llama, kwargs, exc, match):
@@ -174,8 +180,7 @@ def test_output_layer_runs_only_on_needed_positions(llama, labels):
     finally:
         hook.remove()
     conts = [tok(" " + lab, add_special_tokens=False)["input_ids"] for lab in labels]
-    if all(len(c) == 1 for c in conts):
-        expected = len(MESSAGES)
-    else:
-        expected = len(MESSAGES) * sum(len(c) for c in conts)
+    # One row per prompt (its last position predicts every label's first token), then one
+    # row per later label token.
+    expected = len(MESSAGES) * (1 + sum(len(c) - 1 for c in conts))
     assert sum(rows) == expected

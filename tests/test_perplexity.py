@@ -236,7 +236,7 @@ class _WrongRows(_NoLogitsToKeep):
 
 
 def _ragged_batch(tok):
-    from llmlab.perplexity import pad_right
+    from llmlab.scoring import pad_right
 
     ids, mask = pad_right([tok(t)["input_ids"] for t in TEXTS], tok.pad_token_id)
     keep = torch.zeros(ids.shape, dtype=torch.bool)
@@ -249,7 +249,10 @@ def _ragged_batch(tok):
 
 @pytest.mark.parametrize("arch", ["llama", "mistral"])
 def test_logits_at_equals_full_logits_sliced(loaded, arch):
-    from llmlab.perplexity import _takes_bool_logits_to_keep, logits_at
+    from llmlab.scoring import TransformersBackend, _takes_bool_logits_to_keep
+
+    def logits_at(m, ids, mask, keep):
+        return TransformersBackend(m).logits_at(ids, mask, keep)
 
     model, tok, _ = loaded[arch]
     ids, mask, keep = _ragged_batch(tok)
@@ -277,9 +280,9 @@ def test_perplexity_without_logits_to_keep_matches(loaded):
 
 
 def test_logits_at_rejects_a_forward_that_returns_wrong_rows(loaded):
-    from llmlab.perplexity import logits_at
+    from llmlab.scoring import TransformersBackend
 
     model, tok, _ = loaded["llama"]
     ids, mask, keep = _ragged_batch(tok)
     with pytest.raises(RuntimeError, match="logit rows for .* kept positions"):
-        logits_at(_WrongRows(model), ids, mask, keep)
+        TransformersBackend(_WrongRows(model)).logits_at(ids, mask, keep)

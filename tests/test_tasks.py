@@ -228,7 +228,9 @@ def test_score_choices_matches_reference(loaded, batch_size):
 def test_score_choices_full_path_matches_reference(loaded, monkeypatch):
     """The fallback (one sequence per choice) for models without a reorderable cache."""
     model, tok, model64 = loaded
-    monkeypatch.setattr(tasks, "_score_batch_shared", lambda *a, **k: None)
+    from llmlab.scoring import TransformersBackend
+
+    monkeypatch.setattr(TransformersBackend, "_score_shared", TransformersBackend._expand)
     ref = reference_scores(model64, tok, CONTEXTS, CHOICES)
     got = score_choices(model, tok, CONTEXTS, CHOICES, batch_size=2)
     for i in range(len(CHOICES)):
@@ -290,7 +292,7 @@ def test_score_choices_leaves_model_and_tokenizer_alone(loaded):
 def test_score_choices_refuses_too_long(loaded):
     model, tok, _ = loaded  # context length 96 tokens
     long_context = "the quick brown fox " * 60
-    with pytest.raises(ValueError, match=r"question 1.*longer than the model's context length 96"):
+    with pytest.raises(ValueError, match=r"contexts\[1\] is too long.*longer than the model's context length 96"):
         score_choices(model, tok, ["ok", long_context], [[" a", " b"], [" a", " b"]])
 
 
