@@ -37,19 +37,15 @@ def evaluate_model(
     :class:`~llmlab.metrics.ReportCard`) and ``seconds``.
     """
     import llmlab
-    from llmlab import datasets, metrics
+    from llmlab import metrics
+    from llmlab.evaluation import evaluate
 
     t0 = time.perf_counter()
     model = llmlab.load_model(name_or_path, quantization=quantization, dtype=dtype)
     tok = llmlab.load_tokenizer(name_or_path)
-    docs = datasets.load_docs("test")
-    texts, y_true = datasets.load_spam("test")
-    if max_docs is not None:
-        docs = docs[:max_docs]
-    if max_messages is not None:
-        texts, y_true = texts[:max_messages], y_true[:max_messages]
-    ppl = llmlab.perplexity(model, tok, docs, batch_size=batch_size, progress=progress)
-    cls = llmlab.classify(model, tok, texts, batch_size=2 * batch_size, progress=progress)
+    ev = evaluate(model, tok, max_docs=max_docs, max_messages=max_messages,
+                  batch_size=batch_size, progress=progress)
+    ppl, cls, y_true = ev.perplexity, ev.classification["natural"], ev.y_true["natural"]
     label = str(name_or_path) + (f" ({quantization})" if quantization else "")
     card = metrics.report_card(
         y_true, cls.y_pred, pos_label="spam", perplexity=ppl, title=f"Report card: {label}"

@@ -1,17 +1,16 @@
 """Measure a model folder on the held-out test splits and write its model card.
 
-Two measurements, both in float32 and both independent of batching:
+Two measurements, both in float32, both made by :func:`llmlab.evaluation.evaluate` (the
+function ``llmlab report`` runs, so a card and a report can never disagree):
 
-* **docs test bits per byte and perplexity** -- each test document is tokenized with ``<s>``
-  first; the first token is context only and every later token is scored exactly once.
-  Documents longer than the context (512 tokens) are scored in sliding windows of 512 tokens
-  with a stride of 256 (every scored token sees at least 256 tokens of context), the same
-  semantics as :func:`llmlab.perplexity`. Bits per byte = total NLL (nats) /
-  (ln 2 x UTF-8 bytes of the test texts); token perplexity = exp(total NLL / scored tokens).
-* **spam test classification** -- each message is put in ``llmlab.prompts.SPAM_TEMPLATE``
-  and the model's log-probabilities of the continuations ``" spam"`` and ``" ham"`` are
-  compared; the larger wins. Reported: accuracy, precision, recall and F1 of the class
-  ``spam``.
+* **docs test bits per byte and perplexity** -- :func:`llmlab.perplexity` with windows of 512
+  tokens and a stride of 256 (each token scored by a window after the first sees at least 256
+  tokens of context). Bits per byte = total NLL (nats) / (ln 2 x UTF-8 bytes of the test
+  texts); token perplexity = exp(total NLL / scored tokens).
+* **spam test classification** -- :func:`llmlab.classify` with ``llmlab.prompts.SPAM_TEMPLATE``
+  at threshold 0.5 (spam where its probability is >= 0.5); a message longer than the context
+  is an error, never truncated. Reported: accuracy, precision, recall and F1 of the class
+  ``spam``, counted by :mod:`llmlab.metrics`.
 
 Run it with::
 
@@ -22,117 +21,56 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 import time
 from pathlib import Path
 
-__all__ = ["docs_bits_per_byte", "evaluate_folder", "spam_scores", "write_model_card"]
+__all__ = ["docs_figures", "evaluate_folder", "write_model_card"]
 
 MAX_LENGTH = 512
 STRIDE = 256
 
 
-def docs_bits_per_byte(model, tokenizer, texts, *, max_length=MAX_LENGTH, stride=STRIDE,
-                       progress=False) -> dict:
-    """Score ``texts`` token by token; return NLL, tokens, bytes, bits per byte, perplexity."""
-    import torch
-    from tqdm.auto import tqdm
-
-    from llmlab.perplexity import plan_windows
-
-    model.eval()
-    total_nll, n_scored, n_bytes = 0.0, 0, 0
-    with torch.no_grad():
-        for text in tqdm(texts, desc="docs test", disable=not progress):
-            ids = tokenizer(text).input_ids
-            n_bytes += len(text.encode("utf-8"))
-            for start, end, first in plan_windows(len(ids), max_length, stride):
-                x = torch.tensor([ids[start:end]])
-                logits = model(input_ids=x).logits[0].double()
-                logp = torch.log_softmax(logits, dim=-1)
-                # position p predicts token p+1 (both relative to the window start)
-                targets = torch.tensor(ids[first:end])
-                rows = torch.arange(first - start - 1, end - start - 1)
-                total_nll -= logp[rows, targets].sum().item()
-                n_scored += len(targets)
+def docs_figures(res) -> dict:
+    """The docs-test figures a card records, from a :class:`~llmlab.PerplexityResult`."""
     return {
-        "nll_nats": total_nll,
-        "n_tokens": n_scored,
-        "n_bytes": n_bytes,
-        "n_texts": len(texts),
-        "bits_per_byte": total_nll / (math.log(2) * n_bytes),
-        "perplexity": math.exp(total_nll / n_scored),
-        "bytes_per_token": n_bytes / max(1, n_scored),
-        "max_length": max_length,
-        "stride": stride,
-    }
-
-
-def spam_scores(model, tokenizer, texts, *, labels=("ham", "spam"), progress=False):
-    """Return, per text, the log-probability of each label after the spam prompt."""
-    import torch
-    from tqdm.auto import tqdm
-
-    from llmlab.prompts import LABEL_TEMPLATE, SPAM_TEMPLATE
-
-    model.eval()
-    out = []
-    with torch.no_grad():
-        for text in tqdm(texts, desc="spam test", disable=not progress):
-            prompt = SPAM_TEMPLATE.format(text=text)
-            p_ids = tokenizer(prompt).input_ids
-            row = []
-            for label in labels:
-                full = tokenizer(prompt + LABEL_TEMPLATE.format(label=label)).input_ids
-                if full[: len(p_ids)] != p_ids:
-                    raise ValueError("the label changed the prompt's tokenization")
-                full = full[-MAX_LENGTH:]
-                n_label = len(full) - len(p_ids) if len(full) > len(p_ids) else 0
-                n_label = min(n_label, len(full) - 1)
-                logp = torch.log_softmax(model(input_ids=torch.tensor([full])).logits[0].double(), -1)
-                pos = torch.arange(len(full) - n_label - 1, len(full) - 1)
-                row.append(logp[pos, torch.tensor(full[-n_label:])].sum().item())
-            out.append(row)
-    return out
-
-
-def _classification(y_true, y_pred, positive="spam") -> dict:
-    tp = sum(t == positive and p == positive for t, p in zip(y_true, y_pred))
-    fp = sum(t != positive and p == positive for t, p in zip(y_true, y_pred))
-    fn = sum(t == positive and p != positive for t, p in zip(y_true, y_pred))
-    tn = len(y_true) - tp - fp - fn
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {
-        "n": len(y_true), "tp": tp, "fp": fp, "fn": fn, "tn": tn,
-        "accuracy": (tp + tn) / len(y_true),
-        "precision": precision, "recall": recall, "f1": f1,
-        "balanced_accuracy": 0.5 * (recall + (tn / (tn + fp) if tn + fp else 0.0)),
+        "nll_nats": res.nll,
+        "n_tokens": res.n_tokens,
+        "n_bytes": res.n_bytes,
+        "n_texts": len(res.per_text),
+        "bits_per_byte": res.bits_per_byte,
+        "perplexity": res.perplexity,
+        "bytes_per_token": res.n_bytes / max(1, res.n_tokens),
+        "max_length": res.max_length,
+        "stride": res.stride,
     }
 
 
 def evaluate_folder(folder, *, threads=None, progress=False, spam_variants=("natural", "rare")):
-    """Load ``folder`` in float32 and measure it on the docs and spam test splits."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    """Load ``folder`` in float32 and measure it on the docs and spam test splits.
 
-    from llmlab.datasets import load_docs, load_spam
+    The measuring is :func:`llmlab.evaluation.evaluate`, the function ``llmlab report`` uses.
+    """
+    import torch
+
+    import llmlab
+    from llmlab.datasets import load_docs
+    from llmlab.evaluation import evaluate
 
     if threads:
         torch.set_num_threads(int(threads))
     folder = Path(folder)
     t0 = time.time()
-    tok = AutoTokenizer.from_pretrained(folder)
-    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
-    model.eval()
+    tok = llmlab.load_tokenizer(folder)
+    model = llmlab.load_model(folder, dtype=torch.float32)
     results = {"model": _model_name(folder), "architecture": type(model).__name__,
                "n_parameters": sum(p.numel() for p in model.parameters()),
                "model_file_bytes": (folder / "model.safetensors").stat().st_size,
                "vocab_size": model.config.vocab_size}
-    results["docs_test"] = docs_bits_per_byte(model, tok, load_docs("test"), progress=progress)
+    ev = evaluate(model, tok, spam_variants=spam_variants, max_length=MAX_LENGTH,
+                  stride=STRIDE, progress=progress)
+    results["docs_test"] = docs_figures(ev.perplexity)
     try:
         from llmlab.training.xz_baseline import xz_bits_per_byte
 
@@ -140,12 +78,7 @@ def evaluate_folder(folder, *, threads=None, progress=False, spam_variants=("nat
             load_docs("train"), load_docs("test"))
     except ImportError:
         pass
-    results["spam"] = {}
-    for variant in spam_variants:
-        texts, y_true = load_spam("test", variant=variant)
-        scores = spam_scores(model, tok, texts, progress=progress)
-        y_pred = ["spam" if s > h else "ham" for h, s in scores]
-        results["spam"][variant] = _classification(y_true, y_pred)
+    results["spam"] = {variant: ev.counts(variant) for variant in spam_variants}
     results["eval_seconds"] = round(time.time() - t0, 1)
     results["dtype"] = "float32"
     d, s = results["docs_test"], results["spam"]["natural"]

@@ -1,0 +1,118 @@
+"""Evaluate a loaded model on the bundled held-out splits: one function for every caller.
+
+``llmlab report`` (:mod:`llmlab.cli`) and the model cards (:mod:`llmlab.training.evaluate`)
+both call :func:`evaluate`, so the figures a card records are the ones the library computes:
+perplexity and bits per byte on the docs test split (sliding windows, :func:`llmlab.perplexity`)
+and label-likelihood spam classification on the spam test split(s) (:func:`llmlab.classify`,
+threshold 0.5), counted with :mod:`llmlab.metrics`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+__all__ = ["Evaluation", "classification_counts", "evaluate"]
+
+SPAM_VARIANTS = ("natural", "rare")
+
+
+@dataclass
+class Evaluation:
+    """What :func:`evaluate` measured.
+
+    Attributes
+    ----------
+    perplexity : PerplexityResult
+        The docs test split.
+    classification : dict
+        Spam variant -> :class:`~llmlab.classify.ClassificationResult`.
+    y_true : dict
+        Spam variant -> the true labels.
+    seconds : float
+        Wall time of the evaluation.
+    """
+
+    perplexity: object
+    classification: dict = field(default_factory=dict)
+    y_true: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def counts(self, variant: str = "natural") -> dict:
+        """Confusion counts and the usual rates for one spam variant."""
+        return classification_counts(self.y_true[variant], self.classification[variant].y_pred)
+
+
+def classification_counts(y_true, y_pred, *, pos_label="spam", neg_label="ham") -> dict:
+    """``n, tp, fp, fn, tn``, accuracy, precision, recall, F1 and balanced accuracy.
+
+    Examples
+    --------
+    >>> c = classification_counts(["spam", "ham", "spam"], ["spam", "spam", "ham"])
+    >>> c["tp"], c["fp"], c["fn"], c["tn"], c["f1"]
+    (1, 1, 1, 0, 0.5)
+    """
+    from llmlab import metrics
+
+    labels = [neg_label, pos_label]
+    tn, fp, fn, tp = (int(v) for v in metrics.confusion_matrix(
+        y_true, y_pred, labels=labels).ravel())
+    kw = {"pos_label": pos_label, "zero_division": 0.0}
+    return {
+        "n": len(y_true), "tp": tp, "fp": fp, "fn": fn, "tn": tn,
+        "accuracy": float(metrics.accuracy_score(y_true, y_pred)),
+        "precision": float(metrics.precision_score(y_true, y_pred, **kw)),
+        "recall": float(metrics.recall_score(y_true, y_pred, **kw)),
+        "f1": float(metrics.f1_score(y_true, y_pred, **kw)),
+        "balanced_accuracy": float(metrics.balanced_accuracy_score(y_true, y_pred)),
+    }
+
+
+def evaluate(
+    model,
+    tokenizer,
+    *,
+    spam_variants=("natural",),
+    max_docs=None,
+    max_messages=None,
+    max_length=None,
+    stride=None,
+    batch_size=8,
+    progress=False,
+) -> Evaluation:
+    """Perplexity on the docs test split and spam classification on the spam test split(s).
+
+    Parameters
+    ----------
+    model, tokenizer
+        A loaded model (anything the scoring core takes) and its tokenizer; not modified.
+    spam_variants : tuple of str, default=("natural",)
+        Which spam test splits: ``"natural"`` and/or ``"rare"``.
+    max_docs, max_messages : int, optional
+        Use only the first documents / messages (a quick look, not a report to quote).
+    max_length, stride : int, optional
+        Perplexity windows (default: the model's context, stride half of it).
+    batch_size : int, default=8
+        Windows per batch; classification uses twice as many prompts per batch.
+    progress : bool, default=False
+        Show progress bars.
+    """
+    import llmlab
+    from llmlab import datasets
+
+    for variant in spam_variants:
+        if variant not in SPAM_VARIANTS:
+            raise ValueError(f"spam variant {variant!r} is not one of {SPAM_VARIANTS}")
+    t0 = time.perf_counter()
+    docs = datasets.load_docs("test")[:max_docs]
+    ppl = llmlab.perplexity(model, tokenizer, docs, max_length=max_length, stride=stride,
+                            batch_size=batch_size, progress=progress)
+    out = Evaluation(perplexity=ppl)
+    for variant in spam_variants:
+        texts, y_true = datasets.load_spam("test", variant=variant)
+        texts, y_true = texts[:max_messages], y_true[:max_messages]
+        out.classification[variant] = llmlab.classify(
+            model, tokenizer, texts, batch_size=2 * batch_size, progress=progress)
+        out.y_true[variant] = y_true
+    out.seconds = time.perf_counter() - t0
+    return out
