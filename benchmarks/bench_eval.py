@@ -8,7 +8,8 @@
      position of every window that goes through the model, context re-computed by
      overlapping windows included, padding excluded;
    * the output projection (a real matmul, tied to the embedding or not) runs only on the
-     positions whose logits are needed: one per scored token (``llmlab.perplexity.logits_at``).
+     positions whose logits are needed: one per scored token (``llmlab.scoring``'s
+     ``TransformersBackend.logits_at``).
 
    Attention's score/value products are not counted (a conservative choice: they are real
    work the model does, so the ratio understates the model's efficiency slightly).
@@ -122,24 +123,33 @@ def main(argv=None):
     docs = load_docs("test")
     texts, _ = load_spam("test")
     texts = (texts * (args.n_messages // len(texts) + 1))[: args.n_messages]
-    for n in threads:
-        torch.set_num_threads(n)
-        print(f"--- torch threads {torch.get_num_threads()}")
-        peak_before = matmul_flops()
-        res, positions, elapsed, achieved = bench_perplexity(model, tok, docs, args.ppl_batch)
-        peak_after = matmul_flops()
-        peak = max(peak_before, peak_after)
-        print(f"fp32 matmul (1024^3): {peak_before / 1e9:.1f} / {peak_after / 1e9:.1f} GFLOP/s "
-              f"(before/after)")
-        print(f"perplexity of docs test: {res.perplexity:.3f}, bits/byte "
-              f"{res.bits_per_byte:.4f}, {res.n_tokens} scored tokens, {positions} positions "
-              f"computed in {elapsed:.2f} s")
-        print(f"perplexity: {achieved / 1e9:.1f} GFLOP/s achieved = {achieved / peak:.0%} "
-              f"of matmul peak")
-        t_b, t_s, diff, ldiff = bench_classify(model, tok, texts, args.cls_batch)
-        print(f"classify {len(texts)} messages: batched (batch {args.cls_batch}) {t_b:.2f} s, "
-              f"one at a time {t_s:.2f} s, speed-up {t_s / t_b:.2f}x, "
-              f"max |y_score diff| {diff:.2e}, max |logprob diff| {ldiff:.2e}")
+    previous = torch.get_num_threads()
+    try:
+        for n in threads:
+            _measure(torch, n, model, tok, docs, texts, args)
+    finally:
+        torch.set_num_threads(previous)  # a caller (the test suite) keeps its thread count
+
+
+def _measure(torch, n, model, tok, docs, texts, args):
+    """One thread count: perplexity vs the matmul peak, then batched vs one-at-a-time."""
+    torch.set_num_threads(n)
+    print(f"--- torch threads {torch.get_num_threads()}")
+    peak_before = matmul_flops()
+    res, positions, elapsed, achieved = bench_perplexity(model, tok, docs, args.ppl_batch)
+    peak_after = matmul_flops()
+    peak = max(peak_before, peak_after)
+    print(f"fp32 matmul (1024^3): {peak_before / 1e9:.1f} / {peak_after / 1e9:.1f} GFLOP/s "
+          f"(before/after)")
+    print(f"perplexity of docs test: {res.perplexity:.3f}, bits/byte "
+          f"{res.bits_per_byte:.4f}, {res.n_tokens} scored tokens, {positions} positions "
+          f"computed in {elapsed:.2f} s")
+    print(f"perplexity: {achieved / 1e9:.1f} GFLOP/s achieved = {achieved / peak:.0%} "
+          f"of matmul peak")
+    t_b, t_s, diff, ldiff = bench_classify(model, tok, texts, args.cls_batch)
+    print(f"classify {len(texts)} messages: batched (batch {args.cls_batch}) {t_b:.2f} s, "
+          f"one at a time {t_s:.2f} s, speed-up {t_s / t_b:.2f}x, "
+          f"max |y_score diff| {diff:.2e}, max |logprob diff| {ldiff:.2e}")
 
 
 if __name__ == "__main__":

@@ -37,3 +37,13 @@ def test_benchmark_runs_and_reports(bench, capsys):
     assert ratio and 0 < int(ratio.group(1)) < 150
     speed = re.search(r"speed-up ([\d.]+)x, max \|y_score diff\| ([\d.e+-]+)", out)
     assert speed and float(speed.group(2)) < 1e-4
+
+
+def test_benchmark_restores_the_thread_count(bench, capsys):
+    import torch
+
+    before = torch.get_num_threads()
+    other = 1 if before != 1 else 2
+    bench.main(["--model", "tiny-llama", "--threads", str(other), "--n-messages", "4"])
+    capsys.readouterr()
+    assert torch.get_num_threads() == before
