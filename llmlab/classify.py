@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from llmlab.scoring import check_batch_size, check_texts, continuation_requests, score_requests
 from llmlab.prompts import LABEL_TEMPLATE, SPAM_LABELS, SPAM_TEMPLATE
+from llmlab.scoring import check_batch_size, check_texts, continuation_requests, score_requests
 
 __all__ = ["ClassificationResult", "classify"]
 

@@ -22,14 +22,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from llmlab.metrics import (
-    THRESHOLDS,
-    _check_option,
-    _check_scores,
-    _check_targets,
-    confusion_matrix,
-    precision_recall_curve,
-)
+from llmlab.metrics import THRESHOLDS, confusion_matrix, precision_recall_curve
+from llmlab.metrics.validation import check_option, check_scores, check_targets
 
 __all__ = [
     "ConfusionMatrixDisplay",
@@ -112,7 +106,7 @@ class ConfusionMatrixDisplay:
                 f"display_labels has {len(display_labels)} names but the matrix has "
                 f"{cm.shape[0]} classes."
             )
-        _check_option("normalize", normalize, (None, "true", "pred", "all"))
+        check_option("normalize", normalize, (None, "true", "pred", "all"))
         self.confusion_matrix = cm
         self.display_labels = None if display_labels is None else list(display_labels)
         self.counts = np.asarray(counts) if counts is not None else (cm if normalize is None
@@ -164,7 +158,7 @@ class ConfusionMatrixDisplay:
             y_true, y_pred, labels=labels, sample_weight=sample_weight, normalize=normalize
         )
         if display_labels is None:
-            yt, yp, lab, _, _ = _check_targets(y_true, y_pred, labels=labels)
+            yt, yp, lab, _, _ = check_targets(y_true, y_pred, labels=labels)
             order = lab if lab is not None else np.unique(np.concatenate([yt, yp]))
             display_labels = [v.item() if isinstance(v, np.generic) else v for v in order]
         disp = cls(cm, display_labels=display_labels, counts=counts, normalize=normalize)
@@ -374,7 +368,7 @@ class PrecisionRecallDisplay:
         """
         from sklearn.metrics import average_precision_score
 
-        yt, ys, pos_label, sw = _check_scores(
+        yt, ys, pos_label, sw = check_scores(
             y_true, y_score, pos_label=pos_label, sample_weight=sample_weight
         )
         if threshold is not None and (
@@ -635,7 +629,7 @@ class PerplexityDisplay:
         PerplexityDisplay
             ``self``, with ``bars_``, ``axes_``, ``ax_`` and ``figure_`` set.
         """
-        _check_option("metric", metric, _PPL_METRICS)
+        check_option("metric", metric, _PPL_METRICS)
         metrics = ["perplexity", "bits_per_byte"] if metric == "both" else [metric]
         if "bits_per_byte" in metrics and (
             self.bits_per_byte is None or any(v is None for v in self.bits_per_byte)
@@ -828,7 +822,7 @@ class MemoryQualityDisplay:
         units = dict(_UNITS)
         if unit is None:
             unit = [u for u, size in _UNITS if self.memory_bytes.max() >= size][-1]
-        _check_option("unit", unit, tuple(units))
+        check_option("unit", unit, tuple(units))
         x = self.memory_bytes / units[unit]
         fig, ax = _new_ax(ax)
         self.line_ = None

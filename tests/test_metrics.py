@@ -15,6 +15,7 @@ import pytest
 from sklearn import metrics as skm
 from sklearn.exceptions import UndefinedMetricWarning
 
+import llmlab
 import llmlab.metrics as lm
 from llmlab.metrics import (
     THRESHOLDS,
@@ -106,15 +107,25 @@ def test_signature_mirrors_sklearn(name):
 
 
 def test_no_assert_statements_in_library():
-    for module in ("metrics.py", "plots.py"):
-        tree = ast.parse(Path(lm.__file__).with_name(module).read_text())
-        assert not [n for n in ast.walk(tree) if isinstance(n, ast.Assert)], module
+    package = Path(llmlab.__file__).parent
+    modules = sorted(package.glob("**/*.py"))
+    assert len(modules) > 20
+    for path in modules:
+        tree = ast.parse(path.read_text())
+        assert not [n for n in ast.walk(tree) if isinstance(n, ast.Assert)], path
 
 
 def test_doctests_pass():
-    result = doctest.testmod(lm, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted > 10
-    assert result.failed == 0
+    import llmlab.metrics.classification
+    import llmlab.metrics.curves
+    import llmlab.report
+
+    attempted = 0
+    for module in (llmlab.metrics.classification, llmlab.metrics.curves, llmlab.report):
+        result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+        assert result.failed == 0, module.__name__
+        attempted += result.attempted
+    assert attempted > 10
 
 
 # --------------------------------------------------------------------------------------
@@ -650,3 +661,18 @@ def test_card_exports(tmp_path):
     assert "perplexity" in card and "nope" not in card
     with pytest.raises(KeyError, match="not on this card"):
         card["nope"]
+
+
+def test_report_rows_are_a_table_whose_directions_agree_with_the_thresholds():
+    from llmlab.report import DIRECTIONS, ROWS
+
+    assert [spec.metric for spec in ROWS] == list(DIRECTIONS)
+    for metric, rule in THRESHOLDS.items():
+        lower = {"good_below", "bad_above"} & set(rule)
+        higher = {"good_above", "bad_below"} & set(rule)
+        assert bool(lower) != bool(higher), metric
+        assert DIRECTIONS[metric] == ("lower" if lower else "higher"), metric
+    # every row a full card prints comes from the table, in its order
+    card = report_card(["a", "b", "b", "a"], ["a", "b", "a", "a"], pos_label="b",
+                       perplexity=30.0, bits_per_byte=1.5)
+    assert card.metrics == [spec.metric for spec in ROWS]
