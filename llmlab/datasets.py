@@ -21,8 +21,9 @@ import json
 import lzma
 from importlib import resources
 
-__all__ = ["DOCS_SPLITS", "SPAM_SPLITS", "SPAM_VARIANTS", "data_card", "load_docs",
-           "load_docs_records", "load_spam"]
+__all__ = ["DOCS_SPLITS", "SPAM_SPLITS", "SPAM_VARIANTS", "TASK_SPLITS", "check_choice",
+           "data_card", "load_docs", "load_docs_records", "load_multiple_choice",
+           "load_spam", "load_summaries"]
 
 #: The splits of the docs corpus.
 DOCS_SPLITS = ("train", "validation", "test")
@@ -30,9 +31,12 @@ DOCS_SPLITS = ("train", "validation", "test")
 SPAM_SPLITS = ("train", "validation", "test")
 #: The variants of the spam set; ``"rare"`` exists for the test split only.
 SPAM_VARIANTS = ("natural", "rare")
+#: The splits of the bundled task sets (built from the docs splits of the same names).
+TASK_SPLITS = ("validation", "test")
 
 
-def _check_choice(name: str, value, allowed: tuple) -> None:
+def check_choice(name: str, value, allowed: tuple) -> None:
+    """A ValueError naming ``value`` and the allowed ones, unless it is one of them."""
     if not isinstance(value, str) or value not in allowed:
         raise ValueError(
             f"{name}={value!r} is not valid; expected one of {', '.join(map(repr, allowed))}."
@@ -72,7 +76,7 @@ def load_docs_records(split: str) -> list[dict]:
     >>> all(r["source"].startswith("python/") for r in records)
     True
     """
-    _check_choice("split", split, DOCS_SPLITS)
+    check_choice("split", split, DOCS_SPLITS)
     raw = _data_file("docs", f"{split}.jsonl.xz").read_bytes()
     text = lzma.decompress(raw).decode("utf-8")
     return [json.loads(line) for line in text.splitlines() if line]
@@ -161,8 +165,8 @@ def load_spam(split: str, *, variant: str = "natural") -> tuple[list[str], list[
     >>> rare_labels.count("spam") < labels.count("spam")
     True
     """
-    _check_choice("split", split, SPAM_SPLITS)
-    _check_choice("variant", variant, SPAM_VARIANTS)
+    check_choice("split", split, SPAM_SPLITS)
+    check_choice("variant", variant, SPAM_VARIANTS)
     if variant == "rare" and split != "test":
         raise ValueError(
             f"variant='rare' exists only for split='test', not split={split!r}; "
@@ -202,3 +206,90 @@ def data_card() -> dict:
         path = _data_file(part, "manifest.json")
         card[part] = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
     return card
+
+
+# Bundled task sets, built from the held-out docs by llmlab.training.tasks_data
+
+def _check_task_split(split) -> None:
+    check_choice("split", split, TASK_SPLITS)
+
+
+def _read_jsonl(name: str) -> list[dict]:
+    text = _data_file("tasks", name).read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines() if line]
+
+
+def load_multiple_choice(split: str = "test") -> list[dict]:
+    """Load the bundled cloze multiple-choice questions.
+
+    Each question blanks out one word of a held-out Python docstring (the docs corpus'
+    validation or test split, which the bundled models never trained on). The model sees the
+    text before the blank and must prefer the true word over three distractors of the same
+    kind. How they were made: ``llmlab/data/tasks/README.md``.
+
+    Parameters
+    ----------
+    split : {"validation", "test"}, default="test"
+        Which set to load.
+
+    Returns
+    -------
+    list of dict
+        One dict per question: ``id``, ``source`` (the document it came from), ``context``
+        (the text before the blank), ``choices`` (four continuations such as ``" file"``),
+        ``label`` (index of the true choice), ``answer`` (the true word), ``kind`` (the word
+        kind the distractors share) and ``context_cut`` (whether the start of the document
+        was cut to fit the context limit).
+
+    Raises
+    ------
+    ValueError
+        If ``split`` is not one of the allowed splits.
+
+    Examples
+    --------
+    >>> from llmlab.datasets import load_multiple_choice
+    >>> questions = load_multiple_choice("test")
+    >>> q = questions[0]
+    >>> len(q["choices"]), q["choices"][q["label"]] == " " + q["answer"]
+    (4, True)
+    >>> load_multiple_choice("train")
+    Traceback (most recent call last):
+    ...
+    ValueError: split='train' is not valid; expected one of 'validation', 'test'.
+    """
+    _check_task_split(split)
+    return _read_jsonl(f"mc_{split}.jsonl")
+
+
+def load_summaries(split: str = "test") -> list[dict]:
+    """Load the bundled summarization pairs (docstring body -> its summary line).
+
+    Parameters
+    ----------
+    split : {"validation", "test"}, default="test"
+        Which set to load.
+
+    Returns
+    -------
+    list of dict
+        One dict per pair: ``id``, ``source``, ``document`` (the docstring without its first
+        paragraph) and ``summary`` (that first paragraph, a one-sentence summary written by
+        the docstring's authors, whitespace squeezed).
+
+    Raises
+    ------
+    ValueError
+        If ``split`` is not one of the allowed splits.
+
+    Examples
+    --------
+    >>> from llmlab.datasets import load_summaries
+    >>> pairs = load_summaries("test")
+    >>> sorted(pairs[0])
+    ['document', 'id', 'source', 'summary']
+    >>> pairs[0]["summary"].endswith(".")
+    True
+    """
+    _check_task_split(split)
+    return _read_jsonl(f"summaries_{split}.jsonl")

@@ -14,6 +14,12 @@ LABEL_TEMPLATE = " {label}"
 #: The two labels of the bundled spam data set, negative first.
 SPAM_LABELS = ("ham", "spam")
 
+#: The prompt :func:`llmlab.summaries.summarize` wraps a document in; ``{text}`` is the
+#: document. Chosen on the *validation* pairs among five candidates ("Summary:", "In short:",
+#: "TL;DR:", "In one sentence:", "Text: ... One-line summary:"), by the bundled models' mean
+#: ROUGE-L.
+SUMMARY_TEMPLATE = "{text}\n\nSummary:"
+
 
 def format_labelled(text: str, label: str) -> str:
     """Return the training string for one labelled message (prompt + label)."""

@@ -36,6 +36,7 @@ __all__ = [
     "TransformersBackend",
     "as_backend",
     "check_batch_size",
+    "check_str_list",
     "check_texts",
     "continuation_requests",
     "model_context_length",
@@ -157,6 +158,25 @@ def check_texts(texts, what="score") -> list[str]:
         if not t.strip():
             raise ValueError(f"texts[{i}] is empty or only whitespace; there is nothing to {what}")
     return texts
+
+
+def check_str_list(values, name: str, *, allow_empty_items: bool = False) -> list[str]:
+    if isinstance(values, str):
+        raise TypeError(f"{name} must be a list of strings, got the string {values[:40]!r}")
+    if values is None:
+        raise ValueError(f"{name} is None; pass a list of strings")
+    try:
+        values = list(values)
+    except TypeError:
+        raise TypeError(f"{name} must be a list of strings, got {type(values).__name__}") from None
+    if not values:
+        raise ValueError(f"{name} is empty; pass at least one string")
+    for i, v in enumerate(values):
+        if not isinstance(v, str):
+            raise TypeError(f"{name}[{i}] is a {type(v).__name__}, not a str")
+        if not allow_empty_items and not v.strip():
+            raise ValueError(f"{name}[{i}] is empty or only whitespace")
+    return values
 
 
 def check_batch_size(batch_size) -> int:

@@ -538,7 +538,9 @@ def test_exact_match_bad_input():
 def test_doctests_pass():
     import doctest
 
-    for module in (tasks, tasks_data):
+    from llmlab import answers, summaries
+
+    for module in (tasks, tasks_data, summaries, answers):
         result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
         assert result.failed == 0, module.__name__
         assert result.attempted > 0, module.__name__
