@@ -61,8 +61,10 @@ def _format_number(value, fmt=None) -> str:
 class ConfusionMatrixDisplay:
     """Confusion matrix heat map, with the count in each cell.
 
-    Rows are the true labels, columns the predicted ones. With ``normalize`` the colours and
-    the first number in each cell are rates, and the count is shown under it in brackets.
+    Drawn by scikit-learn's :class:`sklearn.metrics.ConfusionMatrixDisplay`; this class adds
+    what it lacks: with ``normalize``, the count under each rate (in brackets), a title that
+    says how the matrix was normalised, and llmlab's label checks. Rows are the true labels,
+    columns the predicted ones.
 
     Parameters
     ----------
@@ -182,7 +184,7 @@ class ConfusionMatrixDisplay:
         xticks_rotation="horizontal",
         title=None,
     ):
-        """Draw the matrix.
+        """Draw the matrix with scikit-learn's display, then add what it lacks.
 
         Parameters
         ----------
@@ -204,47 +206,38 @@ class ConfusionMatrixDisplay:
         ConfusionMatrixDisplay
             ``self``, with ``im_``, ``text_``, ``ax_`` and ``figure_`` set.
         """
+        from sklearn.metrics import ConfusionMatrixDisplay as _SklearnDisplay
+
         fig, ax = _new_ax(ax)
         cm = self.confusion_matrix
         n = cm.shape[0]
-        vmax = 1.0 if self.normalize is not None else max(float(cm.max()), 1.0)
-        self.im_ = ax.imshow(cm, interpolation="nearest", cmap=cmap, vmin=0.0, vmax=vmax)
-        self.text_ = None
-        if include_values:
-            dark, light = self.im_.cmap(1.0), self.im_.cmap(0.0)
-            self.text_ = np.empty((n, n), dtype=object)
-            for i in range(n):
-                for j in range(n):
-                    if self.normalize is None:
-                        text = _format_number(cm[i, j], values_format)
-                    else:
-                        text = format(cm[i, j], values_format or ".2f")
-                        if self.counts is not None:
-                            text += f"\n({_format_number(self.counts[i, j])})"
-                    colour = light if cm[i, j] > vmax / 2 else dark
-                    self.text_[i, j] = ax.text(
-                        j, i, text, ha="center", va="center", color=colour
-                    )
-        self.colorbar_ = fig.colorbar(self.im_, ax=ax) if colorbar else None
         names = self.display_labels if self.display_labels is not None else list(range(n))
-        ax.set(
-            xticks=np.arange(n),
-            yticks=np.arange(n),
-            xticklabels=[str(v) for v in names],
-            yticklabels=[str(v) for v in names],
-            xlabel="Predicted label",
-            ylabel="True label",
+        if values_format is None:
+            whole = np.all(np.mod(cm, 1) == 0)
+            values_format = "d" if self.normalize is None and whole else ".2f"
+        drawn = _SklearnDisplay(cm, display_labels=[str(v) for v in names]).plot(
+            ax=ax,
+            cmap=cmap,
+            colorbar=colorbar,
+            include_values=include_values,
+            values_format=values_format,
+            xticks_rotation=xticks_rotation,
+            im_kw={"vmin": 0.0, "vmax": 1.0 if self.normalize is not None
+                   else max(float(cm.max()), 1.0)},
         )
-        ax.set_ylim((n - 0.5, -0.5))
+        self.im_, self.text_ = drawn.im_, drawn.text_
+        self.colorbar_ = ax.images[-1].colorbar if colorbar else None
+        if include_values and self.normalize is not None and self.counts is not None:
+            for i in range(n):  # scikit-learn shows rates only: add the counts under them
+                for j in range(n):
+                    cell = self.text_[i, j]
+                    cell.set_text(f"{cell.get_text()}\n({_format_number(self.counts[i, j])})")
         if title is None:
             title = "Confusion matrix"
             if self.normalize is not None:
                 title += {"true": " (rates per true label)", "pred": " (rates per prediction)",
                           "all": " (rates of all samples)"}[self.normalize]
         ax.set_title(title)
-        import matplotlib.pyplot as plt
-
-        plt.setp(ax.get_xticklabels(), rotation=xticks_rotation)
         self.ax_ = ax
         self.figure_ = fig
         return self
