@@ -251,6 +251,10 @@ class ConfusionMatrixDisplay:
 class PrecisionRecallDisplay:
     """Precision-recall curve, with a marker at the threshold the predictions use.
 
+    The curve and the chance level are drawn by scikit-learn's
+    :class:`sklearn.metrics.PrecisionRecallDisplay`; this class adds the threshold marker
+    and the course's wording.
+
     Parameters
     ----------
     precision, recall : ndarray
@@ -418,14 +422,31 @@ class PrecisionRecallDisplay:
             ``self``, with ``line_``, ``threshold_marker_``, ``chance_level_``, ``ax_`` and
             ``figure_`` set.
         """
+        from sklearn.metrics import PrecisionRecallDisplay as _SklearnDisplay
+
         fig, ax = _new_ax(ax)
         name = name if name is not None else self.name
         label = name or "model"
         if self.average_precision is not None:
             label += f" (AP = {self.average_precision:.2f})"
-        kwargs.setdefault("label", label)
-        kwargs.setdefault("drawstyle", "steps-post")
-        (self.line_,) = ax.plot(self.recall, self.precision, **kwargs)
+        if plot_chance_level and self.prevalence is None:
+            raise ValueError(
+                "plot_chance_level=True needs the prevalence (share of positives); build "
+                "the display with from_predictions or pass prevalence=."
+            )
+        # scikit-learn draws the step curve and the chance level; llmlab adds the marker of
+        # the threshold in use and words the labels as the course does.
+        drawn = _SklearnDisplay(
+            self.precision,
+            self.recall,
+            average_precision=self.average_precision,
+            pos_label=self.pos_label,
+            prevalence_pos_label=self.prevalence,
+        ).plot(ax=ax, name=label, plot_chance_level=plot_chance_level)
+        self.line_ = drawn.line_
+        self.line_.set_label(kwargs.pop("label", label))
+        if kwargs:
+            self.line_.set(**kwargs)
 
         self.threshold_marker_ = None
         if self.threshold_precision is not None and self.threshold_recall is not None:
@@ -443,16 +464,9 @@ class PrecisionRecallDisplay:
                     else "chosen threshold"
                 ),
             )
-        self.chance_level_ = None
-        if plot_chance_level:
-            if self.prevalence is None:
-                raise ValueError(
-                    "plot_chance_level=True needs the prevalence (share of positives); build "
-                    "the display with from_predictions or pass prevalence=."
-                )
-            (self.chance_level_,) = ax.plot(
-                [0, 1],
-                [self.prevalence, self.prevalence],
+        self.chance_level_ = drawn.chance_level_ if plot_chance_level else None
+        if self.chance_level_ is not None:
+            self.chance_level_.set(
                 linestyle="--",
                 color="grey",
                 label=f"chance level (positive rate {self.prevalence:.2f})",
