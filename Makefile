@@ -9,7 +9,7 @@ STAMP := $(VENV)/.llmlab-installed
 LAB_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: install lab test course clean-venv
+.PHONY: install lab test test-fast course clean-venv
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ lab: $(STAMP)
 
 test: $(STAMP)
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 MPLBACKEND=Agg $(PY) -m pytest $(PYTEST_ARGS)
+
+# The fast tier for contributors: unit tests and doctests, no notebooks, servers or browser.
+test-fast: $(STAMP)
+	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 MPLBACKEND=Agg $(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
 course: $(STAMP)
 	HF_HUB_OFFLINE=1 $(PY) tools/course.py generate

@@ -95,3 +95,40 @@ def odd_llama_dir(tmp_path_factory):
 @pytest.fixture(params=["llama", "mistral"])
 def tiny_dir(request, tiny_llama_dir, tiny_mistral_dir):
     return tiny_llama_dir if request.param == "llama" else tiny_mistral_dir
+
+
+# The fast tier (`make test-fast`): unit tests and doctests. Everything in these files runs
+# notebooks, servers, browsers or whole bundled-model evaluations, so it belongs to the full
+# tier only (`make test`, what CI runs), as does any test marked `slow`.
+FULL_TIER_FILES = {
+    "test_benchmarks.py",
+    "test_binder.py",
+    "test_browser.py",
+    "test_bundled_models.py",
+    "test_cli.py",
+    "test_course.py",
+    "test_hub.py",
+    "test_instructors.py",
+    "test_lab.py",
+    "test_training.py",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.name in FULL_TIER_FILES:
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(autouse=True)
+def _torch_threads_restored():
+    """A test that changes torch's thread count (a benchmark, say) must not change the next
+    test's: the count is put back after every test."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    before = torch.get_num_threads() if torch is not None else None
+    yield
+    torch = sys.modules.get("torch")
+    if torch is not None and before is not None and torch.get_num_threads() != before:
+        torch.set_num_threads(before)
