@@ -13,7 +13,9 @@ to do:
 * a tensor type transformers (through the ``gguf`` package) cannot dequantize.
 
 :func:`read_gguf_header` returns a :class:`GGUFInfo`; :func:`find_gguf` resolves a file or
-a folder holding exactly one ``.gguf`` file.
+a folder holding exactly one ``.gguf`` file; :func:`load_gguf_model` and
+:func:`load_gguf_tokenizer` are what :func:`llmlab.load_model` and
+:func:`llmlab.load_tokenizer` call for such a file.
 """
 
 from __future__ import annotations
@@ -26,30 +28,72 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = [
-    "GGUFInfo",
     "GGUFError",
-    "is_gguf_file",
+    "GGUFFootprint",
+    "GGUFInfo",
+    "check_loadable",
+    "dequantizable_types",
     "find_gguf",
+    "is_gguf_file",
+    "load_gguf_model",
+    "load_gguf_tokenizer",
     "read_gguf_header",
     "supported_architectures",
-    "dequantizable_types",
-    "check_loadable",
 ]
 
 MAGIC = b"GGUF"
 
 #: ``general.file_type`` values (llama.cpp's ``llama_ftype``) and the names people use.
 FILE_TYPES = {
-    0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 7: "Q8_0", 8: "Q5_0", 9: "Q5_1", 10: "Q2_K",
-    11: "Q3_K_S", 12: "Q3_K_M", 13: "Q3_K_L", 14: "Q4_K_S", 15: "Q4_K_M", 16: "Q5_K_S",
-    17: "Q5_K_M", 18: "Q6_K", 19: "IQ2_XXS", 20: "IQ2_XS", 21: "Q2_K_S", 22: "IQ3_XS",
-    23: "IQ3_XXS", 24: "IQ1_S", 25: "IQ4_NL", 26: "IQ3_S", 27: "IQ3_M", 28: "IQ2_S",
-    29: "IQ2_M", 30: "IQ4_XS", 31: "IQ1_M", 32: "BF16", 36: "TQ1_0", 37: "TQ2_0", 38: "MXFP4",
+    0: "F32",
+    1: "F16",
+    2: "Q4_0",
+    3: "Q4_1",
+    7: "Q8_0",
+    8: "Q5_0",
+    9: "Q5_1",
+    10: "Q2_K",
+    11: "Q3_K_S",
+    12: "Q3_K_M",
+    13: "Q3_K_L",
+    14: "Q4_K_S",
+    15: "Q4_K_M",
+    16: "Q5_K_S",
+    17: "Q5_K_M",
+    18: "Q6_K",
+    19: "IQ2_XXS",
+    20: "IQ2_XS",
+    21: "Q2_K_S",
+    22: "IQ3_XS",
+    23: "IQ3_XXS",
+    24: "IQ1_S",
+    25: "IQ4_NL",
+    26: "IQ3_S",
+    27: "IQ3_M",
+    28: "IQ2_S",
+    29: "IQ2_M",
+    30: "IQ4_XS",
+    31: "IQ1_M",
+    32: "BF16",
+    36: "TQ1_0",
+    37: "TQ2_0",
+    38: "MXFP4",
 }
 
 # Scalar value types of the GGUF key-value section: struct format per type id.
-_SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?",
-            10: "<Q", 11: "<q", 12: "<d"}
+_SCALARS = {
+    0: "<B",
+    1: "<b",
+    2: "<H",
+    3: "<h",
+    4: "<I",
+    5: "<i",
+    6: "<f",
+    7: "<?",
+    10: "<Q",
+    11: "<q",
+    12: "<d",
+}
 _STRING, _ARRAY = 8, 9
 #: Arrays longer than this (token lists, merges) are kept as their length only.
 _KEEP_ARRAY = 64
@@ -286,7 +330,9 @@ def read_gguf_header(path) -> GGUFInfo:
         version=version,
         architecture=str(metadata.get("general.architecture", "unknown")),
         name=metadata.get("general.name"),
-        file_type=FILE_TYPES.get(file_type, f"file_type {file_type}") if file_type is not None else None,
+        file_type=FILE_TYPES.get(file_type, f"file_type {file_type}")
+        if file_type is not None
+        else None,
         tensor_types=dict(sorted(types.items())),
         n_tensors=len(tensors),
         n_bytes=size,
@@ -316,20 +362,18 @@ def supported_architectures() -> list[str]:
 @functools.lru_cache(maxsize=1)
 def dequantizable_types() -> frozenset:
     """GGML tensor types the installed ``gguf`` package can dequantize (probed on one block)."""
-    import numpy as np
-
     import gguf
+    import numpy as np
 
     ok = set()
     for qtype, (block, size) in gguf.GGML_QUANT_SIZES.items():
         raw = np.zeros((1, size * (256 // block)), dtype=np.uint8)
         try:
             gguf.quants.dequantize(raw, qtype)
-        except NotImplementedError:
-            continue
-        except Exception:  # noqa: BLE001 - a type whose probe fails cannot be trusted either
-            continue
-        ok.add(qtype.name)
+        except (NotImplementedError, ValueError, TypeError):
+            pass  # no dequantizer (or one that fails on a zero block): not loadable here
+        else:
+            ok.add(qtype.name)
     return frozenset(ok)
 
 
@@ -354,3 +398,118 @@ def check_loadable(info: GGUFInfo) -> None:
             f"be dequantized here (gguf package). Types that can: {', '.join(sorted(ok))}. Use a "
             f"file quantized as one of those (for example Q8_0 or Q4_K_M)"
         )
+
+
+class GGUFFootprint(int):
+    """The in-memory bytes of a model loaded from GGUF (an ``int``), with what it came from.
+
+    :func:`llmlab.memory_footprint` returns one for a model loaded from a GGUF file.
+
+    Attributes
+    ----------
+    dequantized : bool
+        Always True: transformers holds a GGUF's weights dequantized.
+    file_quantization : str
+        The file's quantization type from its header (e.g. ``"Q8_0"``).
+    file_bytes : int
+        Size of the GGUF file.
+    note : str
+        One sentence saying the above.
+    """
+
+    def __new__(cls, value, *, file_quantization, file_bytes, dtype):
+        obj = super().__new__(cls, value)
+        obj.dequantized = True
+        obj.file_quantization = file_quantization
+        obj.file_bytes = int(file_bytes)
+        held = f"dequantized to {dtype}"
+        if dtype in ("8bit", "4bit"):  # bitsandbytes on top of the dequantized weights
+            held = f"dequantized, then quantized by bitsandbytes to {dtype}"
+        obj.note = (
+            f"{int(value)} bytes in memory, {held}, from a {file_quantization} GGUF file of "
+            f"{int(file_bytes)} bytes"
+        )
+        return obj
+
+
+def load_gguf_model(path, *, quantization=None, dtype=None, device_map=None):
+    """Load a GGUF file through transformers, dequantized; use :func:`llmlab.load_model`.
+
+    The header is checked first (:func:`read_gguf_header`, :func:`check_loadable`). With
+    ``quantization`` ("8bit" / "4bit") the dequantized weights are then quantized by
+    bitsandbytes in memory (transformers refuses a ``quantization_config`` together with
+    ``gguf_file``, so the state dict is handed over instead: no temporary folder).
+    ``model.llmlab_metadata`` records the file's quantization type.
+    """
+    import copy
+
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from .loaders import _bnb_config, _placement, _quiet_progress
+
+    dtype = dtype or torch.float32
+    info = read_gguf_header(path)
+    check_loadable(info)
+    folder = os.path.dirname(os.path.abspath(path))
+    kwargs = {"gguf_file": os.path.abspath(path), "dtype": dtype}
+    if device_map is not None and quantization is None:
+        kwargs["device_map"] = device_map
+    try:
+        with _quiet_progress():
+            model = AutoModelForCausalLM.from_pretrained(folder, **kwargs)
+    except (ValueError, KeyError, NotImplementedError, TypeError) as exc:
+        raise GGUFError(
+            f"transformers could not load {path!r} ({info.architecture!r}, "
+            f"{info.quantization}): {exc.__class__.__name__}: {exc}"
+        ) from exc
+    # The weights are plain dequantized tensors now; the GgufConfig left on the config would
+    # make save_pretrained write a folder that claims to be quantized.
+    quantizer = getattr(model, "hf_quantizer", None)
+    if quantizer is not None:
+        quantizer.remove_quantization_config(model)
+    if quantization is not None:
+        config = copy.deepcopy(model.config)
+        bnb = _bnb_config(quantization, dtype, config, device_map)
+        state = model.state_dict()
+        cls = type(model)
+        del model
+        with _quiet_progress():
+            model = cls.from_pretrained(
+                None,
+                config=config,
+                state_dict=state,
+                quantization_config=bnb,
+                device_map=device_map or "cpu",
+                dtype=dtype,
+            )
+    model.eval()
+    model.llmlab_metadata = {
+        "source": os.fspath(path),
+        "format": "gguf",
+        "dequantized": True,
+        "file_quantization": info.quantization,
+        "file_tensor_types": dict(info.tensor_types),
+        "file_bytes": info.n_bytes,
+        "architecture": info.architecture,
+        "quantization": quantization,
+        "dtype": str(dtype).replace("torch.", ""),
+        "device": _placement(model),
+    }
+    return model
+
+
+def load_gguf_tokenizer(path):
+    """The tokenizer stored in a GGUF file (``AutoTokenizer`` with ``gguf_file``)."""
+    from transformers import AutoTokenizer
+
+    info = read_gguf_header(path)
+    try:
+        return AutoTokenizer.from_pretrained(
+            os.path.dirname(os.path.abspath(path)), gguf_file=os.path.abspath(path)
+        )
+    except (ValueError, KeyError, NotImplementedError, TypeError) as exc:
+        raise GGUFError(
+            f"transformers could not build a tokenizer from {path!r} (tokenizer model "
+            f"{info.metadata.get('tokenizer.ggml.model')!r}): {exc.__class__.__name__}: {exc}"
+        ) from exc

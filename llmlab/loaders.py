@@ -27,6 +27,8 @@ from collections import Counter
 from importlib import resources
 from pathlib import Path
 
+from .gguf import GGUFFootprint
+
 __all__ = [
     "QUANTIZATIONS",
     "list_bundled_models",
@@ -305,7 +307,11 @@ def load_model(name_or_path, *, quantization=None, dtype=None, device="cpu"):
     device_map = _device_map(device)
     path = resolve_model_path(name_or_path)
     if os.path.isfile(path):  # resolve_model_path returns a file only for a GGUF
-        return _load_gguf(path, quantization, torch_dtype, device, device_map)
+        from .gguf import load_gguf_model
+
+        return load_gguf_model(
+            path, quantization=quantization, dtype=torch_dtype, device_map=device_map
+        )
     config = _read_config(path)
 
     kwargs = {"dtype": torch_dtype}
@@ -360,9 +366,7 @@ def _device_map(device):
 
     import torch
 
-    if not isinstance(device, str) or not (
-        device in DEVICES or re.fullmatch(r"cuda:\d+", device)
-    ):
+    if not isinstance(device, str) or not (device in DEVICES or re.fullmatch(r"cuda:\d+", device)):
         raise ValueError(
             f"device={device!r} is not supported; use one of 'cpu', 'cuda', 'auto' (or 'cuda:N')"
         )
@@ -401,73 +405,6 @@ def _placement(model):
     if len(places) == 1:
         return next(iter(places))
     return dict(sorted(places.items()))
-
-
-def _load_gguf(path, quantization, torch_dtype, device, device_map):
-    """Load a GGUF file through transformers (dequantized), after checking its header."""
-    import copy
-
-    from transformers import AutoModelForCausalLM
-
-    from .gguf import GGUFError, check_loadable, read_gguf_header
-
-    info = read_gguf_header(path)
-    check_loadable(info)
-    folder = os.path.dirname(os.path.abspath(path))
-    kwargs = {"gguf_file": os.path.abspath(path), "dtype": torch_dtype}
-    if device_map is not None and quantization is None:
-        kwargs["device_map"] = device_map
-    try:
-        with _quiet_progress():
-            model = AutoModelForCausalLM.from_pretrained(folder, **kwargs)
-    except (ValueError, KeyError, NotImplementedError, TypeError) as exc:
-        raise GGUFError(
-            f"transformers could not load {path!r} ({info.architecture!r}, "
-            f"{info.quantization}): {exc.__class__.__name__}: {exc}"
-        ) from exc
-    # The weights are plain dequantized tensors now; a GgufConfig left on the config would
-    # make save_pretrained write a folder that claims to be quantized.
-    quantizer = getattr(model, "hf_quantizer", None)
-    if quantizer is not None:
-        quantizer.remove_quantization_config(model)
-    if quantization is not None:
-        config = copy.deepcopy(model.config)
-        bnb = _bnb_config(quantization, torch_dtype, config, device_map)
-        state = model.state_dict()
-        del model
-        with _quiet_progress():
-            model = _from_state_dict(config, state, bnb, device_map, torch_dtype)
-    model.eval()
-    model.llmlab_metadata = {
-        "source": path,
-        "format": "gguf",
-        "dequantized": True,
-        "file_quantization": info.quantization,
-        "file_tensor_types": dict(info.tensor_types),
-        "file_bytes": info.n_bytes,
-        "architecture": info.architecture,
-        "quantization": quantization,
-        "dtype": str(torch_dtype).replace("torch.", ""),
-        "device": _placement(model),
-    }
-    return model
-
-
-def _from_state_dict(config, state, bnb, device_map, torch_dtype):
-    """Quantize dequantized GGUF weights with bitsandbytes, in memory (no temporary folder)."""
-    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
-
-    import transformers
-
-    cls = getattr(transformers, MODEL_FOR_CAUSAL_LM_MAPPING_NAMES[config.model_type])
-    return cls.from_pretrained(
-        None,
-        config=config,
-        state_dict=state,
-        quantization_config=bnb,
-        device_map=device_map or "cpu",
-        dtype=torch_dtype,
-    )
 
 
 @contextlib.contextmanager
@@ -510,18 +447,9 @@ def load_tokenizer(name_or_path):
 
     path = resolve_model_path(name_or_path)
     if os.path.isfile(path):  # a GGUF file
-        from .gguf import GGUFError, read_gguf_header
+        from .gguf import load_gguf_tokenizer
 
-        info = read_gguf_header(path)
-        try:
-            return AutoTokenizer.from_pretrained(
-                os.path.dirname(os.path.abspath(path)), gguf_file=os.path.abspath(path)
-            )
-        except (ValueError, KeyError, NotImplementedError, TypeError) as exc:
-            raise GGUFError(
-                f"transformers could not build a tokenizer from {path!r} (tokenizer model "
-                f"{info.metadata.get('tokenizer.ggml.model')!r}): {exc.__class__.__name__}: {exc}"
-            ) from exc
+        return load_gguf_tokenizer(path)
     try:
         return AutoTokenizer.from_pretrained(path)
     except OSError as exc:
@@ -532,36 +460,6 @@ def load_tokenizer(name_or_path):
 
 def _tensor_bytes(t) -> int:
     return t.numel() * t.element_size()
-
-
-class GGUFFootprint(int):
-    """The in-memory bytes of a model loaded from GGUF (an ``int``), with what it came from.
-
-    Attributes
-    ----------
-    dequantized : bool
-        Always True: transformers holds a GGUF's weights dequantized.
-    file_quantization : str
-        The file's quantization type from its header (e.g. ``"Q8_0"``).
-    file_bytes : int
-        Size of the GGUF file.
-    note : str
-        One sentence saying the above.
-    """
-
-    def __new__(cls, value, *, file_quantization, file_bytes, dtype):
-        obj = super().__new__(cls, value)
-        obj.dequantized = True
-        obj.file_quantization = file_quantization
-        obj.file_bytes = int(file_bytes)
-        held = f"dequantized to {dtype}"
-        if dtype in QUANTIZATIONS:  # bitsandbytes on top of the dequantized weights
-            held = f"dequantized, then quantized by bitsandbytes to {dtype}"
-        obj.note = (
-            f"{int(value)} bytes in memory, {held}, from a {file_quantization} GGUF file of "
-            f"{int(file_bytes)} bytes"
-        )
-        return obj
 
 
 def model_metadata(model) -> dict:

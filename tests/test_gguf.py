@@ -11,13 +11,12 @@ import shutil
 import numpy as np
 import pytest
 import torch
+from conftest import SAMPLE_TEXT
 
 import llmlab
 from llmlab import loaders
 from llmlab.gguf import GGUFError, check_loadable, find_gguf, read_gguf_header
 from llmlab.training import export_gguf as export
-
-from conftest import SAMPLE_TEXT
 
 ODD_TEXTS = SAMPLE_TEXT + [
     "",
@@ -36,7 +35,9 @@ def gguf_files(tmp_path_factory, tiny_llama_dir, tiny_mistral_dir):
     files = {}
     for arch, folder in (("llama", tiny_llama_dir), ("mistral", tiny_mistral_dir)):
         for kind in ("f32", "q8_0"):
-            files[arch, kind] = str(export.export_gguf(folder, out / arch, kind=kind, name=f"tiny-{arch}"))
+            files[arch, kind] = str(
+                export.export_gguf(folder, out / arch, kind=kind, name=f"tiny-{arch}")
+            )
     return files
 
 
@@ -74,7 +75,11 @@ def test_gguf_tokenizer_gives_the_same_ids(gguf_files, tiny_llama_dir, tiny_mist
     tok = llmlab.load_tokenizer(gguf_files[arch, "q8_0"])
     assert ref(ODD_TEXTS)["input_ids"] == tok(ODD_TEXTS)["input_ids"]
     assert tok("x")["input_ids"][0] == ref.bos_token_id  # BOS first, once
-    assert (tok.bos_token, tok.eos_token, tok.pad_token) == (ref.bos_token, ref.eos_token, ref.pad_token)
+    assert (tok.bos_token, tok.eos_token, tok.pad_token) == (
+        ref.bos_token,
+        ref.eos_token,
+        ref.pad_token,
+    )
     ids = tok(ODD_TEXTS[3])["input_ids"]
     assert tok.decode(ids, skip_special_tokens=True) == ODD_TEXTS[3]
 
@@ -93,8 +98,10 @@ def test_q8_0_is_close_and_says_what_it_was(gguf_files, tiny_llama_dir):
     assert isinstance(footprint, loaders.GGUFFootprint) and footprint.dequantized
     assert footprint.file_quantization == "Q8_0"
     # Dequantized: in memory it is as large as the f32 model, ~4x the q8_0 file.
-    assert footprint == llmlab.memory_footprint(f32) == llmlab.memory_footprint(
-        llmlab.load_model(tiny_llama_dir)
+    assert (
+        footprint
+        == llmlab.memory_footprint(f32)
+        == llmlab.memory_footprint(llmlab.load_model(tiny_llama_dir))
     )
     assert footprint > 3 * footprint.file_bytes
     assert "dequantized to float32" in footprint.note and "Q8_0" in footprint.note
@@ -145,7 +152,9 @@ def test_folder_with_exactly_one_gguf(gguf_files, tmp_path):
 def test_folder_with_several_gguf_files_lists_them(gguf_files, tmp_path):
     shutil.copy(gguf_files["llama", "q8_0"], tmp_path / "b-q8_0.gguf")
     shutil.copy(gguf_files["llama", "f32"], tmp_path / "a-f32.gguf")
-    with pytest.raises(GGUFError, match=r"2 GGUF files \(a-f32\.gguf, b-q8_0\.gguf\).*pass the one"):
+    with pytest.raises(
+        GGUFError, match=r"2 GGUF files \(a-f32\.gguf, b-q8_0\.gguf\).*pass the one"
+    ):
         llmlab.load_model(tmp_path)
     with pytest.raises(GGUFError, match="a-f32.gguf, b-q8_0.gguf"):
         llmlab.load_tokenizer(tmp_path)
@@ -166,7 +175,8 @@ def test_bad_magic(tmp_path):
 
 @pytest.mark.parametrize("keep", [0.5, 200])
 def test_truncated(gguf_files, tmp_path, keep):
-    data = open(gguf_files["llama", "f32"], "rb").read()
+    with open(gguf_files["llama", "f32"], "rb") as fh:
+        data = fh.read()
     cut = tmp_path / "cut.gguf"
     cut.write_bytes(data[: int(len(data) * keep) if keep < 1 else keep])
     with pytest.raises(GGUFError, match=r"cut\.gguf.*is truncated.*again"):
@@ -194,7 +204,9 @@ def _write_gguf(path, arch="llama", qtype=None):
 
 def test_unsupported_architecture(tmp_path):
     path = _write_gguf(tmp_path / "rwkv.gguf", arch="rwkv7")
-    with pytest.raises(GGUFError, match=r"rwkv\.gguf.*'rwkv7'.*Supported architectures: .*llama.*mistral"):
+    with pytest.raises(
+        GGUFError, match=r"rwkv\.gguf.*'rwkv7'.*Supported architectures: .*llama.*mistral"
+    ):
         llmlab.load_model(path)
 
 
@@ -216,9 +228,8 @@ def test_export_refuses_bad_type(tiny_llama_dir, tmp_path):
 
 
 def test_export_refuses_a_sliding_window(tmp_path):
-    from transformers import MistralConfig
-
     from conftest import TINY, _save_tiny
+    from transformers import MistralConfig
 
     folder = _save_tiny("mistral", tmp_path / "swa")
     config = MistralConfig.from_pretrained(folder)
@@ -230,11 +241,47 @@ def test_export_refuses_a_sliding_window(tmp_path):
 
 
 def test_export_command_line(tiny_mistral_dir, tmp_path, capsys):
-    assert export.main(["--model", tiny_mistral_dir, "--type", "q8_0", "--out", str(tmp_path), "--no-check"]) == 0
+    assert (
+        export.main(
+            ["--model", tiny_mistral_dir, "--type", "q8_0", "--out", str(tmp_path), "--no-check"]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     name = os.path.basename(tiny_mistral_dir.rstrip("/"))
     assert f"{name}-q8_0.gguf" in out and "MiB" in out
     assert read_gguf_header(tmp_path / f"{name}-q8_0.gguf").file_type == "Q8_0"
+
+
+# --- devices ------------------------------------------------------------------------------------
+
+HAS_CUDA = torch.cuda.is_available()
+NEEDS_GPU = "needs a CUDA GPU (none here); on a GPU machine run: make test PYTEST_ARGS='-m gpu'"
+
+
+@pytest.mark.skipif(HAS_CUDA, reason="this machine has CUDA")
+def test_gguf_on_cuda_without_cuda(gguf_files):
+    with pytest.raises(RuntimeError, match=r"device='cuda' needs a CUDA GPU"):
+        llmlab.load_model(gguf_files["llama", "q8_0"], device="cuda")
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not HAS_CUDA, reason=NEEDS_GPU)
+@pytest.mark.parametrize("device", ["cuda", "auto"])
+@pytest.mark.parametrize("quantization", [None, "8bit", "4bit"])
+def test_gguf_on_gpu(gguf_files, device, quantization):
+    cpu = llmlab.load_model(gguf_files["llama", "q8_0"])
+    model = llmlab.load_model(gguf_files["llama", "q8_0"], device=device, quantization=quantization)
+    assert {p.device.type for p in model.parameters()} == {"cuda"}
+    meta = loaders.model_metadata(model)
+    assert meta["file_quantization"] == "Q8_0" and str(meta["device"]).startswith("cuda")
+    g = torch.Generator().manual_seed(0)
+    ids = torch.randint(3, cpu.config.vocab_size, (2, 24), generator=g)
+    with torch.no_grad():
+        ref = cpu(ids).logits
+        out = model(ids.cuda()).logits.float().cpu()
+    tol = {None: 1e-4, "8bit": 0.03, "4bit": 0.2}[quantization]
+    assert _rel_err(out, ref) < tol
 
 
 # --- the bundled models' round trip (whole test splits) -----------------------------------------

@@ -196,13 +196,14 @@ def test_invalid_device(tiny_llama_dir):
 @pytest.mark.skipif(HAS_CUDA, reason="this machine has CUDA")
 @pytest.mark.parametrize("quantization", [None, "8bit"])
 def test_cuda_without_cuda_is_a_clear_error(tiny_llama_dir, quantization):
-    with pytest.raises(RuntimeError, match=r"device='cuda' needs a CUDA GPU.*is_available\(\) is False.*device='cpu'"):
+    expected = r"device='cuda' needs a CUDA GPU.*is_available\(\) is False.*device='cpu'"
+    with pytest.raises(RuntimeError, match=expected):
         llmlab.load_model(tiny_llama_dir, device="cuda", quantization=quantization)
 
 
 @pytest.mark.skipif(HAS_CUDA, reason="this machine has CUDA")
 def test_auto_without_gpu_falls_back_to_cpu(tiny_llama_dir):
-    with pytest.warns(UserWarning, match="no CUDA GPU is available here, so the model loads on the CPU"):
+    with pytest.warns(UserWarning, match="no CUDA GPU is available here, so the model loads on"):
         model = llmlab.load_model(tiny_llama_dir, device="auto")
     assert {p.device.type for p in model.parameters()} == {"cpu"}
     assert loaders.model_metadata(model)["device"] == "cpu"

@@ -33,7 +33,7 @@ import os
 import sys
 from pathlib import Path
 
-__all__ = ["GGUF_TYPES", "export_gguf", "check_round_trip", "main"]
+__all__ = ["GGUF_TYPES", "check_round_trip", "export_gguf", "main"]
 
 #: Weight types the recipe writes, and the GGUF ``general.file_type`` each one declares.
 GGUF_TYPES = {"f32": 0, "q8_0": 7}
@@ -68,13 +68,20 @@ def _tokenizer_tables(tokenizer):
     backend = json.loads(tokenizer.backend_tokenizer.to_str())
     model = backend["model"]
     pre = backend.get("pre_tokenizer") or {}
-    if model.get("type") != "BPE" or pre.get("type") != "ByteLevel" or pre.get("add_prefix_space"):
+    gpt2_pre = (
+        pre.get("type") == "ByteLevel"
+        and not pre.get("add_prefix_space")
+        and pre.get("use_regex", True)
+    )
+    if model.get("type") != "BPE" or not gpt2_pre:
         raise ValueError(
-            f"only byte-level BPE tokenizers with GPT-2's pre-tokenizer can be exported (got model "
-            f"{model.get('type')!r}, pre-tokenizer {pre.get('type')!r}); the bundled models have one"
+            f"only byte-level BPE tokenizers with GPT-2's pre-tokenizer can be exported (got "
+            f"model {model.get('type')!r}, pre-tokenizer {pre}); the bundled models have one"
         )
     if backend.get("normalizer") is not None:
-        raise ValueError("a tokenizer with a normalizer cannot be written as a gpt2 GGUF vocabulary")
+        raise ValueError(
+            "a tokenizer with a normalizer cannot be written as a gpt2 GGUF vocabulary"
+        )
     vocab = dict(model["vocab"])
     for added in backend.get("added_tokens", []):
         vocab[added["content"]] = added["id"]
@@ -331,12 +338,17 @@ def main(argv=None):
     )
     parser.add_argument("--model", default="tiny-llama", help="bundled model name or folder")
     parser.add_argument(
-        "--type", dest="types", action="append", choices=sorted(GGUF_TYPES),
+        "--type",
+        dest="types",
+        action="append",
+        choices=sorted(GGUF_TYPES),
         help="weight type; repeat for several (default: f32 and q8_0)",
     )
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument(
-        "--no-check", dest="check", action="store_false",
+        "--no-check",
+        dest="check",
+        action="store_false",
         help="only write the files; skip the tokenizer and perplexity round trip",
     )
     args = parser.parse_args(argv)
