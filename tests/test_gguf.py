@@ -227,6 +227,11 @@ def test_export_refuses_bad_type(tiny_llama_dir, tmp_path):
         export.export_gguf(tiny_llama_dir, tmp_path, kind="q4_k")
 
 
+def test_export_refuses_a_gguf_input(gguf_files, tmp_path):
+    with pytest.raises(ValueError, match="already a GGUF file"):
+        export.export_gguf(gguf_files["llama", "f32"], tmp_path)
+
+
 def test_export_refuses_a_sliding_window(tmp_path):
     from conftest import TINY, _save_tiny
     from transformers import MistralConfig

@@ -163,6 +163,11 @@ def export_gguf(model="tiny-llama", out_dir=".", *, kind="f32", name=None):
 
     _check_type(kind)
     folder = Path(resolve_model_path(model))
+    if not folder.is_dir():
+        raise ValueError(
+            f"model={os.fspath(model)!r} is already a GGUF file; export takes a bundled model "
+            f"name or a Hugging Face model folder"
+        )
     hf_model = load_model(str(folder))
     tokenizer = load_tokenizer(str(folder))
     config = hf_model.config
