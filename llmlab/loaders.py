@@ -399,9 +399,7 @@ def _device_map(device):
 
 def _placement(model):
     """Where the weights are: ``"cpu"``, ``"cuda:0"``, or ``{"cuda:0": n, ...}`` if spread."""
-    from collections import Counter as _Counter
-
-    places = _Counter(str(p.device) for p in model.parameters())
+    places = Counter(str(p.device) for p in model.parameters())
     if len(places) == 1:
         return next(iter(places))
     return dict(sorted(places.items()))
