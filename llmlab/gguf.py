@@ -455,6 +455,8 @@ def load_gguf_model(path, *, quantization=None, dtype=None, device_map=None):
     kwargs = {"gguf_file": os.path.abspath(path), "dtype": dtype}
     if device_map is not None and quantization is None:
         kwargs["device_map"] = device_map
+    if info.architecture == "llama" and info.name == "mistral":
+        kwargs["config"] = _llama_config(folder, kwargs["gguf_file"])
     try:
         with _quiet_progress():
             model = AutoModelForCausalLM.from_pretrained(folder, **kwargs)
@@ -497,6 +499,21 @@ def load_gguf_model(path, *, quantization=None, dtype=None, device_map=None):
         "device": _placement(model),
     }
     return model
+
+
+def _llama_config(folder, gguf_file):
+    """A LlamaConfig for a 'llama' file named exactly "mistral".
+
+    transformers turns such a file's config into a Mistral one, and then finds no Mistral
+    tensor names in the gguf package ("Unknown gguf model_type: mistral"). llama.cpp's
+    'llama' layout is what the file holds, so it is loaded as the Llama it is.
+    """
+    from transformers import AutoConfig, LlamaConfig
+
+    raw = AutoConfig.from_pretrained(folder, gguf_file=gguf_file).to_dict()
+    for key in ("model_type", "architectures", "sliding_window", "transformers_version"):
+        raw.pop(key, None)
+    return LlamaConfig(**raw)
 
 
 def load_gguf_tokenizer(path):

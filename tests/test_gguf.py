@@ -113,6 +113,16 @@ def test_dtype_applies_to_the_dequantized_weights(gguf_files):
     assert {p.dtype for p in model.parameters()} == {torch.bfloat16}
 
 
+def test_a_llama_file_named_mistral(tiny_mistral_dir, tmp_path):
+    # transformers would make it a Mistral it cannot map ("Unknown gguf model_type: mistral").
+    path = export.export_gguf(tiny_mistral_dir, tmp_path, name="mistral")
+    model = llmlab.load_model(path)
+    assert type(model).__name__ == "LlamaForCausalLM"
+    torch.testing.assert_close(
+        _logits(model), _logits(llmlab.load_model(tiny_mistral_dir)), rtol=0, atol=1e-5
+    )
+
+
 def test_header(gguf_files):
     info = read_gguf_header(gguf_files["mistral", "q8_0"])
     assert info.version == 3 and info.architecture == "llama" and info.name == "tiny-mistral"
