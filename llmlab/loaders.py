@@ -9,6 +9,11 @@ module adds is name resolution and errors that say what is wrong:
 2. an existing local folder is loaded from disk;
 3. anything else is treated as a Hugging Face hub id, which works only where the hub is
    reachable and offline mode is off. Nothing is downloaded unless such an id is asked for.
+
+A GGUF file (llama.cpp's format), or a folder holding exactly one, loads through
+transformers' GGUF support: the weights are dequantized to ``dtype`` and the tokenizer is
+built from the file (see :mod:`llmlab.gguf` for the checks made first). ``device=`` places the
+model on the CPU, on a CUDA GPU, or across the GPUs (accelerate's ``device_map="auto"``).
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from collections import Counter
 from importlib import resources
 from pathlib import Path
 
+from .gguf import GGUFFootprint
+
 __all__ = [
     "QUANTIZATIONS",
     "list_bundled_models",
@@ -31,6 +38,9 @@ __all__ = [
     "memory_footprint",
     "parameters_by_dtype",
     "check_4bit_compatible",
+    "DEVICES",
+    "model_metadata",
+    "GGUFFootprint",
 ]
 
 #: The values ``quantization=`` accepts.
@@ -41,6 +51,9 @@ QUANTIZATIONS = (None, "8bit", "4bit")
 BNB_4BIT_MULTIPLE = 32
 
 _DTYPES = ("float32", "bfloat16", "float16")
+
+#: The values ``device=`` accepts (``"cuda:N"`` picks one GPU).
+DEVICES = ("cpu", "cuda", "auto")
 
 
 def _models_root() -> Path:
@@ -86,7 +99,9 @@ def _known(bundled, name=None) -> str:
 def resolve_model_path(name_or_path: str | os.PathLike) -> str:
     """Resolve a bundled name, a local folder or a hub id.
 
-    Returns the local folder for a bundled name or a folder, and the id itself for a hub id.
+    Returns the local folder for a bundled name or a folder, the ``.gguf`` file for a GGUF
+    file or a folder (without ``config.json``) holding exactly one, and the id itself for a
+    hub id.
 
     Raises
     ------
@@ -95,7 +110,9 @@ def resolve_model_path(name_or_path: str | os.PathLike) -> str:
     ValueError
         For an empty name, or a hub id while offline.
     FileNotFoundError
-        For a path that does not exist, or a folder without ``config.json``.
+        For a path that does not exist, or a folder without ``config.json`` nor ``.gguf``.
+    llmlab.gguf.GGUFError
+        For a folder holding several ``.gguf`` files (they are listed).
     """
     if isinstance(name_or_path, os.PathLike):
         name_or_path = os.fspath(name_or_path)
@@ -114,14 +131,20 @@ def resolve_model_path(name_or_path: str | os.PathLike) -> str:
         return str(_models_root() / name)
     expanded = os.path.expanduser(name)
     if os.path.exists(expanded):
+        from .gguf import find_gguf
+
+        gguf_file = find_gguf(expanded)
+        if gguf_file is not None:
+            return gguf_file
         if not os.path.isdir(expanded):
             raise FileNotFoundError(
-                f"{name!r} is a file, not a model folder; pass the folder that holds config.json"
+                f"{name!r} is a file, not a model folder nor a GGUF file; pass the folder that "
+                f"holds config.json, or a .gguf file"
             )
         if not os.path.isfile(os.path.join(expanded, "config.json")):
             raise FileNotFoundError(
                 f"folder {name!r} holds no config.json, so it is not a Hugging Face model folder "
-                f"(save one with model.save_pretrained(folder))"
+                f"(save one with model.save_pretrained(folder)), and no .gguf file either"
             )
         return expanded
     if _looks_like_path(name):
@@ -228,25 +251,43 @@ def check_4bit_compatible(config) -> None:
         )
 
 
-def load_model(name_or_path, *, quantization=None, dtype=None):
-    """Load a causal language model for evaluation, in eval mode, on the CPU.
+def load_model(name_or_path, *, quantization=None, dtype=None, device="cpu"):
+    """Load a causal language model for evaluation, in eval mode.
 
     Parameters
     ----------
     name_or_path : str or os.PathLike
         A bundled model name (see :func:`list_bundled_models`), a local folder saved with
-        ``save_pretrained``, or a Hugging Face hub id (only where the hub is reachable).
+        ``save_pretrained``, a GGUF file (or a folder holding exactly one ``.gguf`` file), or
+        a Hugging Face hub id (only where the hub is reachable).
     quantization : {None, "8bit", "4bit"}, default=None
         ``"8bit"`` is LLM.int8() and ``"4bit"`` is NF4, both through transformers'
-        ``BitsAndBytesConfig``. Quantized models load on the CPU.
+        ``BitsAndBytesConfig``; on a GPU they run on bitsandbytes' CUDA kernels. On a GGUF
+        file they apply to the dequantized weights (the file's own quantization is undone
+        first, so the errors of both add up).
     dtype : {None, "float32", "bfloat16", "float16"} or torch.dtype, default=None
-        Dtype of the weights that stay in floating point (all of them when not quantized).
-        None means float32, the safe choice on a CPU. For 4-bit it is also the compute dtype.
+        Dtype of the weights that stay in floating point (all of them when not quantized;
+        a GGUF file's weights are dequantized to it). None means float32, the safe choice on
+        a CPU. For 4-bit it is also the compute dtype.
+    device : {"cpu", "cuda", "auto"} or "cuda:N", default="cpu"
+        ``"cuda"`` loads the whole model on one GPU (an error where CUDA is not available);
+        ``"auto"`` spreads it over the available GPUs with accelerate's ``device_map="auto"``
+        and falls back to the CPU, with a warning, where there is none.
 
     Returns
     -------
     model : transformers.PreTrainedModel
-        The model, in eval mode.
+        The model, in eval mode. :func:`model_metadata` tells where it came from (file format,
+        a GGUF file's quantization type, dequantized dtype, device).
+
+    Raises
+    ------
+    ValueError
+        For a bad ``quantization``, ``dtype`` or ``device``, a model that is not a causal LM,
+        or a GGUF file that cannot be loaded (:class:`llmlab.gguf.GGUFError`, which names the
+        file: bad magic, truncated, unsupported architecture or quantization type).
+    RuntimeError
+        For ``device="cuda"`` on a machine without CUDA.
 
     Examples
     --------
@@ -254,29 +295,31 @@ def load_model(name_or_path, *, quantization=None, dtype=None):
     >>> model = llmlab.load_model("tiny-llama")  # doctest: +SKIP
     >>> model.config.model_type  # doctest: +SKIP
     'llama'
+    >>> gguf_model = llmlab.load_model("exports/tiny-llama-q8_0.gguf")  # doctest: +SKIP
+    >>> llmlab.loaders.model_metadata(gguf_model)["file_quantization"]  # doctest: +SKIP
+    'Q8_0'
     """
     import torch
-    from transformers import AutoModelForCausalLM, BitsAndBytesConfig
+    from transformers import AutoModelForCausalLM
 
     _check_quantization(quantization)
     torch_dtype = _resolve_dtype(dtype) or torch.float32
+    device_map = _device_map(device)
     path = resolve_model_path(name_or_path)
+    if os.path.isfile(path):  # resolve_model_path returns a file only for a GGUF
+        from .gguf import load_gguf_model
+
+        return load_gguf_model(
+            path, quantization=quantization, dtype=torch_dtype, device_map=device_map
+        )
     config = _read_config(path)
 
     kwargs = {"dtype": torch_dtype}
-    if quantization == "8bit":
-        kwargs["quantization_config"] = BitsAndBytesConfig(load_in_8bit=True)
-        kwargs["device_map"] = "cpu"
-    elif quantization == "4bit":
-        check_4bit_compatible(config)
-        kwargs["quantization_config"] = BitsAndBytesConfig(
-            load_in_4bit=True,
-            bnb_4bit_quant_type="nf4",
-            bnb_4bit_compute_dtype=torch_dtype,
-        )
-        kwargs["device_map"] = "cpu"
     if quantization is not None:
-        _require_bitsandbytes()
+        kwargs["quantization_config"] = _bnb_config(quantization, torch_dtype, config, device_map)
+        kwargs["device_map"] = device_map or "cpu"
+    elif device_map is not None:
+        kwargs["device_map"] = device_map
     try:
         with _quiet_progress():
             model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
@@ -285,7 +328,81 @@ def load_model(name_or_path, *, quantization=None, dtype=None):
             raise OSError(f"could not load the model weights in {path!r}: {exc}") from exc
         raise _hub_error(path, exc) from None
     model.eval()
+    model.llmlab_metadata = {
+        "source": path,
+        "format": "transformers",
+        "dequantized": False,
+        "file_quantization": None,
+        "quantization": quantization,
+        "dtype": str(torch_dtype).replace("torch.", ""),
+        "device": _placement(model),
+    }
     return model
+
+
+def _bnb_config(quantization, torch_dtype, config, device_map):
+    """The ``BitsAndBytesConfig`` for 8-bit / 4-bit; checks 4-bit's CPU-kernel limit."""
+    from transformers import BitsAndBytesConfig
+
+    _require_bitsandbytes()
+    if quantization == "8bit":
+        return BitsAndBytesConfig(load_in_8bit=True)
+    if device_map is None or device_map == "cpu":
+        check_4bit_compatible(config)  # only bitsandbytes' CPU kernels have this limit
+    return BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_compute_dtype=torch_dtype,
+    )
+
+
+def _device_map(device):
+    """Check ``device`` and turn it into a ``device_map`` (None: plain CPU load).
+
+    ``"cuda"`` without CUDA is a RuntimeError that says what torch sees; ``"auto"`` without
+    a GPU warns and loads on the CPU.
+    """
+    import warnings
+
+    import torch
+
+    if not isinstance(device, str) or not (device in DEVICES or re.fullmatch(r"cuda:\d+", device)):
+        raise ValueError(
+            f"device={device!r} is not supported; use one of 'cpu', 'cuda', 'auto' (or 'cuda:N')"
+        )
+    if device == "cpu":
+        return None
+    has_cuda = torch.cuda.is_available()
+    if device == "auto":
+        if has_cuda:
+            return "auto"
+        warnings.warn(
+            "device='auto': no CUDA GPU is available here, so the model loads on the CPU",
+            UserWarning,
+            stacklevel=3,
+        )
+        return None
+    if not has_cuda:
+        build = f"CUDA {torch.version.cuda}" if torch.version.cuda else "CPU-only"
+        raise RuntimeError(
+            f"device={device!r} needs a CUDA GPU, but torch.cuda.is_available() is False "
+            f"(torch {torch.__version__}, a {build} build). Use device='cpu', or "
+            f"device='auto' to use a GPU only where there is one"
+        )
+    index = int(device.split(":")[1]) if ":" in device else 0
+    if index >= torch.cuda.device_count():
+        raise ValueError(
+            f"device={device!r}: only {torch.cuda.device_count()} CUDA device(s) are visible"
+        )
+    return {"": index}
+
+
+def _placement(model):
+    """Where the weights are: ``"cpu"``, ``"cuda:0"``, or ``{"cuda:0": n, ...}`` if spread."""
+    places = Counter(str(p.device) for p in model.parameters())
+    if len(places) == 1:
+        return next(iter(places))
+    return dict(sorted(places.items()))
 
 
 @contextlib.contextmanager
@@ -312,7 +429,10 @@ def _require_bitsandbytes():
 
 
 def load_tokenizer(name_or_path):
-    """Load the tokenizer of a bundled model, a local folder or a hub id (``AutoTokenizer``).
+    """Load the tokenizer of a bundled model, a local folder, a GGUF file or a hub id.
+
+    Uses ``AutoTokenizer``; for a GGUF file (or a folder holding exactly one) the tokenizer
+    is built from the vocabulary, merges and special tokens stored in the file.
 
     Examples
     --------
@@ -324,6 +444,10 @@ def load_tokenizer(name_or_path):
     from transformers import AutoTokenizer
 
     path = resolve_model_path(name_or_path)
+    if os.path.isfile(path):  # a GGUF file
+        from .gguf import load_gguf_tokenizer
+
+        return load_gguf_tokenizer(path)
     try:
         return AutoTokenizer.from_pretrained(path)
     except OSError as exc:
@@ -336,12 +460,37 @@ def _tensor_bytes(t) -> int:
     return t.numel() * t.element_size()
 
 
+def model_metadata(model) -> dict:
+    """Where a loaded model came from and how it is held in memory.
+
+    Returns a dict with ``source``, ``format`` (``"transformers"`` or ``"gguf"``),
+    ``dequantized`` (True for GGUF: the file's blocks were expanded to ``dtype``),
+    ``file_quantization`` (the GGUF header's type, e.g. ``"Q8_0"``; None otherwise),
+    ``quantization`` (bitsandbytes, if any), ``dtype`` and ``device``. A model not loaded by
+    :func:`load_model` gets what can be read from it.
+    """
+    meta = dict(getattr(model, "llmlab_metadata", None) or {})
+    if not meta:
+        meta = {
+            "source": getattr(model.config, "name_or_path", None),
+            "format": "transformers",
+            "dequantized": False,
+            "file_quantization": None,
+            "quantization": None,
+            "dtype": str(getattr(model, "dtype", "")).replace("torch.", ""),
+        }
+    meta["device"] = _placement(model)
+    return meta
+
+
 def memory_footprint(model) -> int:
     """Bytes the model's weights take in memory: parameters and buffers as stored.
 
     Quantized weights count at their packed size (int8 for 8-bit, two 4-bit values per
     byte for NF4) plus their quantization state (scales per row or per block), which
     ``model.get_memory_footprint()`` leaves out for 4-bit. Shared (tied) tensors count once.
+    For a model loaded from a GGUF file the result is a :class:`GGUFFootprint` (an int)
+    whose ``note`` says that the weights are dequantized and what the file's type was.
     """
     seen = set()
     total = 0
@@ -352,6 +501,14 @@ def memory_footprint(model) -> int:
         seen.add(key)
         total += _tensor_bytes(tensor)
         total += _quant_state_bytes(tensor)
+    meta = getattr(model, "llmlab_metadata", None) or {}
+    if meta.get("format") == "gguf":
+        return GGUFFootprint(
+            total,
+            file_quantization=meta["file_quantization"],
+            file_bytes=meta["file_bytes"],
+            dtype=meta.get("quantization") or meta["dtype"],
+        )
     return total
 
 

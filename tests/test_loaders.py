@@ -178,3 +178,82 @@ def test_wrong_type():
 def test_empty_name():
     with pytest.raises(ValueError, match="empty"):
         llmlab.load_model("  ")
+
+
+# --- devices -------------------------------------------------------------------------------------
+
+HAS_CUDA = torch.cuda.is_available()
+NEEDS_GPU = "needs a CUDA GPU (none here); on a GPU machine run: make test PYTEST_ARGS='-m gpu'"
+
+
+def test_invalid_device(tiny_llama_dir):
+    with pytest.raises(ValueError, match=r"device='tpu'.*'cpu', 'cuda', 'auto'"):
+        llmlab.load_model(tiny_llama_dir, device="tpu")
+    with pytest.raises(ValueError, match=r"device=0 is not supported"):
+        llmlab.load_model(tiny_llama_dir, device=0)
+
+
+@pytest.mark.skipif(HAS_CUDA, reason="this machine has CUDA")
+@pytest.mark.parametrize("quantization", [None, "8bit"])
+def test_cuda_without_cuda_is_a_clear_error(tiny_llama_dir, quantization):
+    expected = r"device='cuda' needs a CUDA GPU.*is_available\(\) is False.*device='cpu'"
+    with pytest.raises(RuntimeError, match=expected):
+        llmlab.load_model(tiny_llama_dir, device="cuda", quantization=quantization)
+
+
+@pytest.mark.skipif(HAS_CUDA, reason="this machine has CUDA")
+def test_auto_without_gpu_falls_back_to_cpu(tiny_llama_dir):
+    with pytest.warns(UserWarning, match="no CUDA GPU is available here, so the model loads on"):
+        model = llmlab.load_model(tiny_llama_dir, device="auto")
+    assert {p.device.type for p in model.parameters()} == {"cpu"}
+    assert loaders.model_metadata(model)["device"] == "cpu"
+
+
+def test_device_map_with_gpus(monkeypatch):
+    """What each device asks accelerate for, as seen on a (pretend) machine with two GPUs."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert loaders._device_map("cpu") is None
+    assert loaders._device_map("auto") == "auto"
+    assert loaders._device_map("cuda") == {"": 0}
+    assert loaders._device_map("cuda:1") == {"": 1}
+    with pytest.raises(ValueError, match=r"device='cuda:2': only 2 CUDA device"):
+        loaders._device_map("cuda:2")
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not HAS_CUDA, reason=NEEDS_GPU)
+@pytest.mark.parametrize("device", ["cuda", "auto"])
+def test_gpu_placement_and_scoring(tiny_llama_dir, device):
+    from conftest import SAMPLE_TEXT
+
+    cpu = llmlab.load_model(tiny_llama_dir)
+    model = llmlab.load_model(tiny_llama_dir, device=device)
+    assert {p.device.type for p in model.parameters()} == {"cuda"}
+    assert str(loaders.model_metadata(model)["device"]).startswith("cuda")
+    tok = llmlab.load_tokenizer(tiny_llama_dir)
+    # The scorers put their inputs on the model's device: same perplexity as on the CPU.
+    ref = llmlab.perplexity(cpu, tok, SAMPLE_TEXT).perplexity
+    assert llmlab.perplexity(model, tok, SAMPLE_TEXT).perplexity == pytest.approx(ref, rel=1e-4)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not HAS_CUDA, reason=NEEDS_GPU)
+@pytest.mark.parametrize("quantization,layer", [("8bit", "Linear8bitLt"), ("4bit", "Linear4bit")])
+def test_gpu_quantized_uses_cuda_kernels(tiny_llama_dir, quantization, layer):
+    ref = llmlab.load_model(tiny_llama_dir)
+    model = llmlab.load_model(tiny_llama_dir, quantization=quantization, device="cuda")
+    up = model.model.layers[0].mlp.up_proj
+    assert type(up).__name__ == layer and up.weight.device.type == "cuda"
+    ids = _ids(ref)
+    with torch.no_grad():
+        err = _rel_err(model(ids.cuda()).logits.cpu(), ref(ids).logits)
+    assert 0 < err < REL_TOL[quantization], err
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not HAS_CUDA, reason=NEEDS_GPU)
+def test_gpu_4bit_has_no_cpu_kernel_limit(odd_llama_dir):
+    model = llmlab.load_model(odd_llama_dir, quantization="4bit", device="cuda")
+    with torch.no_grad():
+        assert torch.isfinite(model(_ids(model).cuda()).logits).all()
