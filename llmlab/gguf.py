@@ -446,7 +446,7 @@ def load_gguf_model(path, *, quantization=None, dtype=None, device_map=None):
     import torch
     from transformers import AutoModelForCausalLM
 
-    from .loaders import _bnb_config, _placement, _quiet_progress
+    from .loaders import bnb_config, weight_placement, quiet_progress
 
     dtype = dtype or torch.float32
     info = read_gguf_header(path)
@@ -458,7 +458,7 @@ def load_gguf_model(path, *, quantization=None, dtype=None, device_map=None):
     if info.architecture == "llama" and info.name == "mistral":
         kwargs["config"] = _llama_config(folder, kwargs["gguf_file"])
     try:
-        with _quiet_progress():
+        with quiet_progress():
             model = AutoModelForCausalLM.from_pretrained(folder, **kwargs)
     except (ValueError, KeyError, NotImplementedError, TypeError) as exc:
         raise GGUFError(
@@ -472,11 +472,11 @@ def load_gguf_model(path, *, quantization=None, dtype=None, device_map=None):
         quantizer.remove_quantization_config(model)
     if quantization is not None:
         config = copy.deepcopy(model.config)
-        bnb = _bnb_config(quantization, dtype, config, device_map)
+        bnb = bnb_config(quantization, dtype, config, device_map)
         state = model.state_dict()
         cls = type(model)
         del model
-        with _quiet_progress():
+        with quiet_progress():
             model = cls.from_pretrained(
                 None,
                 config=config,
@@ -496,7 +496,7 @@ def load_gguf_model(path, *, quantization=None, dtype=None, device_map=None):
         "architecture": info.architecture,
         "quantization": quantization,
         "dtype": str(dtype).replace("torch.", ""),
-        "device": _placement(model),
+        "device": weight_placement(model),
     }
     return model
 

@@ -40,6 +40,7 @@ __all__ = [
     "check_4bit_compatible",
     "DEVICES",
     "model_metadata",
+    "quiet_bitsandbytes",
     "GGUFFootprint",
 ]
 
@@ -200,8 +201,15 @@ def _read_config(path: str):
             except json.JSONDecodeError as exc:
                 raise ValueError(f"config.json in {path!r} is not valid JSON: {exc}") from None
         model_type = raw.get("model_type")
-        if model_type not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
-            archs = ", ".join(raw.get("architectures") or []) or "unknown architecture"
+        causal_classes = set(MODEL_FOR_CAUSAL_LM_MAPPING_NAMES.values())
+        listed = raw.get("architectures") or []
+        # bert and its kin have a causal-LM class in transformers, but a checkpoint saved as
+        # BertModel / BertForMaskedLM is an encoder: its architectures say what it is.
+        not_causal_checkpoint = listed and not any(
+            a in causal_classes or a.endswith(("ForCausalLM", "LMHeadModel")) for a in listed
+        )
+        if model_type not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES or not_causal_checkpoint:
+            archs = ", ".join(listed) or "unknown architecture"
             raise ValueError(
                 f"the model in {path!r} (model_type={model_type!r}, {archs}) is not a causal "
                 f"language model; llmlab evaluates causal LMs such as Llama and Mistral"
@@ -316,12 +324,12 @@ def load_model(name_or_path, *, quantization=None, dtype=None, device="cpu"):
 
     kwargs = {"dtype": torch_dtype}
     if quantization is not None:
-        kwargs["quantization_config"] = _bnb_config(quantization, torch_dtype, config, device_map)
+        kwargs["quantization_config"] = bnb_config(quantization, torch_dtype, config, device_map)
         kwargs["device_map"] = device_map or "cpu"
     elif device_map is not None:
         kwargs["device_map"] = device_map
     try:
-        with _quiet_progress():
+        with quiet_progress():
             model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
     except OSError as exc:
         if os.path.isdir(path):
@@ -335,14 +343,20 @@ def load_model(name_or_path, *, quantization=None, dtype=None, device="cpu"):
         "file_quantization": None,
         "quantization": quantization,
         "dtype": str(torch_dtype).replace("torch.", ""),
-        "device": _placement(model),
+        "device": weight_placement(model),
     }
     return model
 
 
-def _bnb_config(quantization, torch_dtype, config, device_map):
-    """The ``BitsAndBytesConfig`` for 8-bit / 4-bit; checks 4-bit's CPU-kernel limit."""
+def bnb_config(quantization, torch_dtype, config, device_map):
+    """The ``BitsAndBytesConfig`` for 8-bit / 4-bit; checks 4-bit's CPU-kernel limit.
+
+    Also quiets bitsandbytes' per-matmul warning (:func:`quiet_bitsandbytes`): every loader
+    of a quantized model builds its config here.
+    """
     from transformers import BitsAndBytesConfig
+
+    quiet_bitsandbytes()
 
     _require_bitsandbytes()
     if quantization == "8bit":
@@ -397,7 +411,7 @@ def _device_map(device):
     return {"": index}
 
 
-def _placement(model):
+def weight_placement(model):
     """Where the weights are: ``"cpu"``, ``"cuda:0"``, or ``{"cuda:0": n, ...}`` if spread."""
     places = Counter(str(p.device) for p in model.parameters())
     if len(places) == 1:
@@ -405,8 +419,19 @@ def _placement(model):
     return dict(sorted(places.items()))
 
 
+def quiet_bitsandbytes() -> None:
+    """Silence bitsandbytes' per-matmul warning ("MatMul8bitLt: inputs will be cast ...").
+
+    An 8-bit layer logs it on every forward pass whose inputs are not float16: hundreds of
+    lines in a notebook cell, none of them actionable. Errors still show.
+    """
+    import logging
+
+    logging.getLogger("bitsandbytes.autograd._functions").setLevel(logging.ERROR)
+
+
 @contextlib.contextmanager
-def _quiet_progress():
+def quiet_progress():
     """Hide transformers' per-tensor "Loading weights" bar (noise for small local models)."""
     from transformers.utils import logging as hf_logging
 
@@ -479,7 +504,7 @@ def model_metadata(model) -> dict:
             "quantization": None,
             "dtype": str(getattr(model, "dtype", "")).replace("torch.", ""),
         }
-    meta["device"] = _placement(model)
+    meta["device"] = weight_placement(model)
     return meta
 
 

@@ -162,6 +162,36 @@ def test_not_a_causal_lm(tmp_path):
         llmlab.load_model(tmp_path)
 
 
+def test_an_encoder_checkpoint_is_named_before_its_weights_are_looked_for(tmp_path):
+    """bert has a causal-LM class in transformers, but a BertModel checkpoint is an encoder:
+    the error names the model type, even with no weights in the folder."""
+    from transformers import BertConfig
+
+    cfg = BertConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2)
+    cfg.architectures = ["BertModel"]
+    cfg.save_pretrained(tmp_path)
+    with pytest.raises(ValueError, match=r"model_type='bert', BertModel.*not a causal language"):
+        llmlab.load_model(tmp_path)
+
+
+def test_8bit_models_do_not_log_a_line_per_matmul(tiny_llama_dir, caplog):
+    import logging
+
+    logging.getLogger("bitsandbytes.autograd._functions").setLevel(logging.NOTSET)
+    model = llmlab.load_model(tiny_llama_dir, quantization="8bit")
+    tok = llmlab.load_tokenizer(tiny_llama_dir)
+    with caplog.at_level(logging.WARNING):
+        llmlab.perplexity(model, tok, ["def add(a, b):\n    return a + b\n"] * 3)
+    assert not [r for r in caplog.records if "MatMul8bitLt" in r.getMessage()]
+    # and the warning is real: with its logger back at WARNING, the same run logs it
+    logging.getLogger("bitsandbytes.autograd._functions").setLevel(logging.WARNING)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        llmlab.perplexity(model, tok, ["def add(a, b):\n    return a + b\n"])
+    assert [r for r in caplog.records if "MatMul8bitLt" in r.getMessage()]
+    llmlab.loaders.quiet_bitsandbytes()
+
+
 def test_config_without_weights(tmp_path, tiny_llama_dir):
     with open(os.path.join(tiny_llama_dir, "config.json")) as fh:
         cfg = json.load(fh)
