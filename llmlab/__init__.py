@@ -6,11 +6,13 @@ The public API, re-exported here::
     llmlab.load_model(name_or_path, *, quantization=None, dtype=None)
     llmlab.load_tokenizer(name_or_path)
     llmlab.memory_footprint(model), llmlab.parameters_by_dtype(model)
+    llmlab.connect(base_url, model=None, *, tokenizer=None, ...)   # a model behind a server
 
 Importing llmlab has no side effects: nothing is downloaded or loaded until asked for.
 """
 
 from llmlab import checks, datasets, metrics, plots, tasks
+from llmlab.backends.server import connect
 from llmlab.classify import ClassificationResult, classify
 from llmlab.loaders import (
     list_bundled_models,
@@ -38,6 +40,7 @@ __all__ = [
     "memory_footprint",
     "parameters_by_dtype",
     "classify",
+    "connect",
     "ClassificationResult",
     "perplexity",
     "PerplexityResult",

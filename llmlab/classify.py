@@ -170,7 +170,8 @@ def classify(
     # single-token labels are all read off its last position.
     requests = continuation_requests(prompts, [conts] * len(prompts))
     scored = score_requests(
-        model, requests, batch_size=batch_size, progress=progress, desc="classify"
+        model, requests, batch_size=batch_size, progress=progress, desc="classify",
+        tokenizer=tokenizer,
     )
     scores = np.array([[float(lp.sum()) for lp in row] for row in scored], dtype=np.float64)
 

@@ -40,6 +40,7 @@ __all__ = [
     "check_4bit_compatible",
     "DEVICES",
     "model_metadata",
+    "BACKENDS",
     "quiet_bitsandbytes",
     "GGUFFootprint",
 ]
@@ -55,6 +56,9 @@ _DTYPES = ("float32", "bfloat16", "float16")
 
 #: The values ``device=`` accepts (``"cuda:N"`` picks one GPU).
 DEVICES = ("cpu", "cuda", "auto")
+
+#: The model backends ``load_model`` takes (``"llama.cpp"`` needs ``llmlab[llamacpp]``).
+BACKENDS = ("transformers", "llama.cpp")
 
 
 def _models_root() -> Path:
@@ -259,7 +263,8 @@ def check_4bit_compatible(config) -> None:
         )
 
 
-def load_model(name_or_path, *, quantization=None, dtype=None, device="cpu"):
+def load_model(name_or_path, *, quantization=None, dtype=None, device="cpu",
+               backend="transformers", n_ctx=None):
     """Load a causal language model for evaluation, in eval mode.
 
     Parameters
@@ -281,6 +286,14 @@ def load_model(name_or_path, *, quantization=None, dtype=None, device="cpu"):
         ``"cuda"`` loads the whole model on one GPU (an error where CUDA is not available);
         ``"auto"`` spreads it over the available GPUs with accelerate's ``device_map="auto"``
         and falls back to the CPU, with a warning, where there is none.
+    backend : {"transformers", "llama.cpp"}, default="transformers"
+        ``"llama.cpp"`` runs a GGUF file on llama.cpp's own kernels in process (its
+        quantized blocks as they are, as llama.cpp, Ollama and LM Studio do; needs
+        ``llmlab[llamacpp]``); it takes a GGUF file only, on the CPU, with no
+        ``quantization`` or ``dtype``. The result is a :class:`llmlab.backends.llamacpp.
+        LlamaCppModel`, which every scorer takes.
+    n_ctx : int, optional
+        llama.cpp's context in tokens (default: the length the model was trained with).
 
     Returns
     -------
@@ -311,6 +324,13 @@ def load_model(name_or_path, *, quantization=None, dtype=None, device="cpu"):
     from transformers import AutoModelForCausalLM
 
     _check_quantization(quantization)
+    if backend not in BACKENDS:
+        raise ValueError(f"backend={backend!r} is not one of {BACKENDS}")
+    if backend == "llama.cpp":
+        return _load_llamacpp(name_or_path, quantization, dtype, device, n_ctx)
+    if n_ctx is not None:
+        raise ValueError("n_ctx is an option of backend='llama.cpp'; transformers models use "
+                         "their own context length")
     torch_dtype = _resolve_dtype(dtype) or torch.float32
     device_map = _device_map(device)
     path = resolve_model_path(name_or_path)
@@ -346,6 +366,26 @@ def load_model(name_or_path, *, quantization=None, dtype=None, device="cpu"):
         "device": weight_placement(model),
     }
     return model
+
+
+def _load_llamacpp(name_or_path, quantization, dtype, device, n_ctx):
+    from .backends.llamacpp import load_llamacpp
+
+    path = resolve_model_path(name_or_path)
+    if not os.path.isfile(path):
+        raise ValueError(
+            f"backend='llama.cpp' runs a GGUF file; {name_or_path!r} is a Hugging Face model "
+            f"({path}). Export one with python -m llmlab.training.export_gguf, or use "
+            f"backend='transformers'"
+        )
+    for name, value, allowed in (("quantization", quantization, None), ("dtype", dtype, None),
+                                 ("device", device, "cpu")):
+        if value != allowed:
+            raise ValueError(
+                f"{name}={value!r} does not apply to backend='llama.cpp': the GGUF file's own "
+                f"quantization is what runs, on the CPU"
+            )
+    return load_llamacpp(path, n_ctx=n_ctx)
 
 
 def bnb_config(quantization, torch_dtype, config, device_map):
@@ -495,6 +535,8 @@ def model_metadata(model) -> dict:
     :func:`load_model` gets what can be read from it.
     """
     meta = dict(getattr(model, "llmlab_metadata", None) or {})
+    if meta.get("backend") == "llama.cpp":
+        return meta
     if not meta:
         meta = {
             "source": getattr(model.config, "name_or_path", None),
@@ -517,6 +559,8 @@ def memory_footprint(model) -> int:
     For a model loaded from a GGUF file the result is a :class:`GGUFFootprint` (an int)
     whose ``note`` says that the weights are dequantized and what the file's type was.
     """
+    if getattr(model, "llmlab_metadata", {}).get("backend") == "llama.cpp":
+        return int(model.file_bytes)  # llama.cpp maps the file's blocks as they are
     seen = set()
     total = 0
     for tensor in list(model.parameters()) + list(model.buffers()):

@@ -198,7 +198,8 @@ def perplexity(
             )
     requests, owners = rolling_requests(token_ids, max_length, stride)
     scored = score_requests(
-        model, requests, batch_size=batch_size, progress=progress, desc="perplexity"
+        model, requests, batch_size=batch_size, progress=progress, desc="perplexity",
+        tokenizer=tokenizer,
     )
     nll_text = [0.0] * len(texts)
     count_text = [0] * len(texts)

@@ -82,6 +82,9 @@ class Backend:
 
     context_length = None
 
+    def set_tokenizer(self, tokenizer) -> None:
+        """Told the tokenizer of the ids it will score (a server needs it to send text)."""
+
     def score_batch(self, requests: list) -> list:
         """Per request, per continuation: an array of its tokens' log-probabilities (nats).
 
@@ -264,7 +267,8 @@ def continuation_requests(contexts, continuations, *, names=None):
     return out
 
 
-def score_requests(model, requests, *, batch_size=8, progress=False, desc="scoring"):
+def score_requests(model, requests, *, batch_size=8, progress=False, desc="scoring",
+                   tokenizer=None):
     """Score every request; the one loop the library runs a model in.
 
     Parameters
@@ -278,6 +282,8 @@ def score_requests(model, requests, *, batch_size=8, progress=False, desc="scori
         Show a tqdm progress bar.
     desc : str
         The progress bar's label.
+    tokenizer : transformers tokenizer, optional
+        The tokenizer the ids come from, handed to the backend (a served model sends text).
 
     Returns
     -------
@@ -293,6 +299,8 @@ def score_requests(model, requests, *, batch_size=8, progress=False, desc="scori
     """
     check_batch_size(batch_size)
     backend = as_backend(model)
+    if tokenizer is not None:
+        backend.set_tokenizer(tokenizer)
     limit = backend.context_length
     for req in requests:
         if not req.context:

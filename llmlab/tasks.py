@@ -250,7 +250,8 @@ def score_choices(model, tokenizer, contexts, choices_list, *, batch_size=8, pro
     names = [f"contexts[{i}]" for i in range(len(contexts))]
     requests = continuation_requests(ctx_ids, conts, names=names)
     scored = score_requests(
-        model, requests, batch_size=batch_size, progress=progress, desc="score_choices"
+        model, requests, batch_size=batch_size, progress=progress, desc="score_choices",
+        tokenizer=tokenizer,
     )
     lls = [np.array([float(lp.sum()) for lp in row], dtype=np.float64) for row in scored]
     n_tok = [np.asarray([len(c) for c in row], dtype=np.int64) for row in conts]

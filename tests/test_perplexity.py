@@ -68,7 +68,9 @@ def loaded(tiny_llama_dir, tiny_mistral_dir):
 @pytest.mark.parametrize("arch", ["llama", "mistral"])
 @pytest.mark.parametrize(
     "max_length,stride",
-    [(96, 48), (16, 15), (16, 8), (16, 1), (12, 5), (8, 7)],  # long, disjoint-ish, overlapping
+    [(96, 48), (16, 15), (16, 8), (12, 5), (8, 7),  # long, disjoint-ish, overlapping
+     # stride 1: a window per token; its float64 reference is the costliest (full tier only)
+     pytest.param(16, 1, marks=pytest.mark.slow)],
 )
 @pytest.mark.parametrize("batch_size", [1, 3, 8])
 def test_matches_float64_reference(loaded, arch, max_length, stride, batch_size):
@@ -100,6 +102,7 @@ def test_corpus_perplexity_is_token_weighted_not_mean_of_texts(loaded):
     assert res.perplexity != pytest.approx(float(np.mean(res.per_text)), rel=1e-6)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("quantization", ["8bit", "4bit"])
 def test_quantized_batched_equals_unbatched_reference(tiny_mistral_dir, quantization):
     model = llmlab.load_model(tiny_mistral_dir, quantization=quantization)
