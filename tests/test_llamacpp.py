@@ -1,0 +1,236 @@
+"""GGUF files as llama.cpp runs them: the in-process llama.cpp backend and a real
+llama-cpp-python server, against transformers on the same weights.
+
+Both need llama-cpp-python (``pip install 'llmlab[llamacpp]'``); where it is missing the tests
+skip, except on CI (``CI`` set), where ``.ci/run`` installs it and they must run.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import numpy as np
+import pytest
+
+import llmlab
+from llmlab.backends.server import ServerError
+from llmlab.datasets import load_docs, load_spam
+
+if os.environ.get("CI"):
+    import llama_cpp  # noqa: F401  (must be installed on CI)
+else:
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed "
+                        "(pip install 'llmlab[llamacpp]')")
+
+pytestmark = pytest.mark.slow
+
+MODEL = "tiny-llama"
+
+
+@pytest.fixture(scope="module")
+def ggufs(tmp_path_factory):
+    from llmlab.training.export_gguf import export_gguf
+
+    out = tmp_path_factory.mktemp("gguf")
+    return {kind: str(export_gguf(MODEL, out, kind=kind)) for kind in ("f32", "q8_0")}
+
+
+@pytest.fixture(scope="module")
+def hf():
+    return llmlab.load_model(MODEL), llmlab.load_tokenizer(MODEL)
+
+
+@pytest.fixture(scope="module")
+def cpp(ggufs):
+    return llmlab.load_model(ggufs["f32"], backend="llama.cpp")
+
+
+def _sample_docs(n=12, max_tokens=500):
+    tok = llmlab.load_tokenizer(MODEL)
+    docs = [d for d in load_docs("test") if len(tok(d)["input_ids"]) <= max_tokens]
+    return random.Random(0).sample(docs, n)
+
+
+def _token_logprobs(model, tok, texts):
+    from llmlab.scoring import rolling_requests, score_requests
+
+    ids = [tok(t)["input_ids"] for t in texts]
+    reqs, _ = rolling_requests(ids, 512, 256)
+    return np.concatenate([r[0] for r in score_requests(model, reqs, tokenizer=tok)])
+
+
+def test_llamacpp_agrees_with_transformers_token_by_token(hf, cpp):
+    model, tok = hf
+    texts = _sample_docs()
+    a = _token_logprobs(model, tok, texts)
+    b = _token_logprobs(cpp, tok, texts)
+    diff = np.abs(a - b)
+    print(f"\nllama.cpp f32 vs transformers, {a.size} tokens: max |dlogp| {diff.max():.4f}, "
+          f"mean {diff.mean():.5f} nats")
+    assert diff.max() < 0.05 and diff.mean() < 0.005
+
+
+def test_llamacpp_perplexity_classify_and_windows(hf, cpp):
+    model, tok = hf
+    docs = load_docs("test")[:20]
+    ref = llmlab.perplexity(model, tok, docs, max_length=128, stride=64)
+    got = llmlab.perplexity(cpp, tok, docs, max_length=128, stride=64)
+    assert got.n_tokens == ref.n_tokens and got.n_windows == ref.n_windows
+    rel = abs(got.perplexity / ref.perplexity - 1)
+    print(f"\nllama.cpp f32 perplexity {got.perplexity:.4f} vs transformers "
+          f"{ref.perplexity:.4f} (rel {rel:.2e})")
+    assert rel < 0.005
+    texts, _ = load_spam("test")
+    texts = texts[:40]
+    a = llmlab.classify(model, tok, texts)
+    b = llmlab.classify(cpp, tok, texts)
+    np.testing.assert_allclose(b.label_logprobs, a.label_logprobs, atol=0.05)
+    assert np.mean(np.array(a.y_pred) == np.array(b.y_pred)) >= 0.95
+
+
+def test_llamacpp_bad_input(ggufs, cpp, hf):
+    _, tok = hf
+    with pytest.raises(ValueError, match="runs a GGUF file"):
+        llmlab.load_model(MODEL, backend="llama.cpp")
+    with pytest.raises(ValueError, match="quantization='8bit' does not apply"):
+        llmlab.load_model(ggufs["f32"], backend="llama.cpp", quantization="8bit")
+    with pytest.raises(ValueError, match="backend='vllm' is not one of"):
+        llmlab.load_model(ggufs["f32"], backend="vllm")
+    with pytest.raises(ValueError, match="longer than the model's context length 512"):
+        llmlab.perplexity(cpp, tok, ["word " * 700], max_length=512)  # checked before llama.cpp
+    with pytest.raises(ValueError, match="beyond the model's context length"):
+        llmlab.perplexity(cpp, tok, ["a b c"], max_length=600)
+    assert llmlab.memory_footprint(cpp) == os.path.getsize(ggufs["f32"])
+
+
+# --------------------------------------------------------------------------------------
+# A real llama-cpp-python server
+# --------------------------------------------------------------------------------------
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(gguf, n_ctx=512):
+    """``python -m llama_cpp.server`` on a free port; returns (process, base_url)."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", gguf, "--host", "127.0.0.1",
+         "--port", str(port), "--n_ctx", str(n_ctx), "--verbose", "false"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the server exited: {proc.stderr.read().decode()[-2000:]}")
+        try:
+            with urllib.request.urlopen(url + "/models", timeout=2) as r:
+                if r.status == 200:
+                    return proc, url
+        except OSError:
+            time.sleep(0.3)
+    stop_server(proc)
+    raise RuntimeError("the server did not answer /v1/models within 120 s")
+
+
+def stop_server(proc):
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def server(ggufs):
+    t0 = time.perf_counter()
+    proc, url = start_server(ggufs["f32"])
+    print(f"\nllama-cpp-python server up in {time.perf_counter() - t0:.1f} s at {url}")
+    try:
+        yield proc, url
+    finally:
+        stop_server(proc)
+
+
+def test_served_model_matches_in_process(server, hf, cpp):
+    _, url = server
+    model, tok = hf
+    served = llmlab.connect(url, tokenizer=tok)
+    texts = _sample_docs(8, max_tokens=511)
+    a = _token_logprobs(cpp, tok, texts)
+    b = _token_logprobs(served, tok, texts)
+    print(f"\nserver vs llama.cpp in process, {a.size} tokens: max |dlogp| "
+          f"{np.abs(a - b).max():.2e}")
+    np.testing.assert_allclose(b, a, atol=1e-3)
+    ref = llmlab.perplexity(model, tok, texts)
+    got = llmlab.perplexity(served, tok, texts)
+    assert got.n_tokens == ref.n_tokens
+    assert abs(got.perplexity / ref.perplexity - 1) < 0.005
+    spam, _ = load_spam("test")
+    one = llmlab.classify(llmlab.connect(url, tokenizer=tok, max_concurrency=1), tok, spam[:24])
+    four = llmlab.classify(llmlab.connect(url, tokenizer=tok, max_concurrency=4), tok, spam[:24])
+    np.testing.assert_array_equal(one.label_logprobs, four.label_logprobs)
+    np.testing.assert_allclose(one.label_logprobs, llmlab.classify(cpp, tok, spam[:24])
+                               .label_logprobs, atol=1e-3)
+
+
+def test_server_faults_with_the_real_server(server, hf, ggufs):
+    proc, url = server
+    _, tok = hf
+    with pytest.raises(ServerError, match=r"model='nope' is not served .* it serves"):
+        llmlab.connect(url, model="nope", tokenizer=tok)
+    served = llmlab.connect(url, tokenizer=tok, max_retries=0, timeout=30)
+    # a window longer than the server's context (512): the server's own error, named
+    served.context_length = None  # as if the client did not know the server's context
+    with pytest.raises(ServerError, match="HTTP 500"):
+        llmlab.perplexity(served, tok, ["word " * 700], max_length=1000)
+    # a window that does not start at the text's start cannot go as text to a BOS server
+    long_doc = next(d for d in load_docs("test") if len(tok(d)["input_ids"]) > 600)
+    with pytest.raises(ServerError, match="does not start with BOS but the server adds one"):
+        llmlab.perplexity(served, tok, [long_doc], max_length=512, stride=256)
+    # a tokenizer that is not the served model's
+    other = llmlab.load_tokenizer("tiny-mistral")
+    with pytest.raises(ServerError, match="tokenizer does not match"):
+        llmlab.perplexity(llmlab.connect(url, tokenizer=other), other, ["def f(): pass"])
+
+
+def test_nothing_listening_fails_fast_and_names_the_url():
+    url = f"http://127.0.0.1:{_free_port()}/v1"
+    t0 = time.perf_counter()
+    with pytest.raises(ServerError, match=url.replace(".", r"\.")):
+        llmlab.connect(url, max_retries=2)
+    assert time.perf_counter() - t0 < 5
+
+
+def test_server_killed_mid_run_gives_no_partial_result(ggufs, hf):
+    _, tok = hf
+    proc, url = start_server(ggufs["f32"])
+    try:
+        served = llmlab.connect(url, tokenizer=tok, max_retries=1, timeout=10)
+        texts, _ = load_spam("test")
+
+        def kill_soon():
+            time.sleep(1.0)
+            os.killpg(proc.pid, signal.SIGKILL)
+
+        import threading
+
+        threading.Thread(target=kill_soon, daemon=True).start()
+        with pytest.raises(ServerError, match="no answer from"):
+            llmlab.classify(served, tok, texts[:400], batch_size=8)
+    finally:
+        stop_server(proc)
+    assert proc.poll() is not None
