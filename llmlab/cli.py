@@ -28,8 +28,15 @@ def evaluate_model(
     max_messages=None,
     batch_size=8,
     progress=False,
+    backend="transformers",
+    server=None,
+    served_model=None,
 ):
     """Evaluate a model on the bundled test splits; returns a dict of results.
+
+    With ``server`` (an OpenAI-compatible base URL) the model is the one served there and
+    ``name_or_path`` gives its tokenizer; only the test documents that fit one window are
+    scored then (a server takes text), and the result says how many were left out.
 
     Keys: ``model``, ``quantization``, ``footprint_bytes``, ``perplexity`` (a
     :class:`~llmlab.perplexity.PerplexityResult`), ``classification`` (a
@@ -41,25 +48,49 @@ def evaluate_model(
     from llmlab.evaluation import evaluate
 
     t0 = time.perf_counter()
-    model = llmlab.load_model(name_or_path, quantization=quantization, dtype=dtype)
     tok = llmlab.load_tokenizer(name_or_path)
+    if server is not None:
+        model = llmlab.connect(server, served_model, tokenizer=tok)
+        if model.context_length is None:  # llama-cpp-python's /models does not say
+            model.context_length = _trained_context(name_or_path)
+    else:
+        model = llmlab.load_model(name_or_path, quantization=quantization, dtype=dtype,
+                                  backend=backend)
     ev = evaluate(model, tok, max_docs=max_docs, max_messages=max_messages,
-                  batch_size=batch_size, progress=progress)
+                  batch_size=batch_size, progress=progress,
+                  single_window_only=server is not None)
     ppl, cls, y_true = ev.perplexity, ev.classification["natural"], ev.y_true["natural"]
     label = str(name_or_path) + (f" ({quantization})" if quantization else "")
     card = metrics.report_card(
         y_true, cls.y_pred, pos_label="spam", perplexity=ppl, title=f"Report card: {label}"
     )
     return {
-        "model": str(name_or_path),
+        "model": str(name_or_path) if server is None else f"{model.model} at {server}",
+        "docs_scored": ev.n_docs,
+        "docs_skipped": ev.n_docs_skipped,
         "quantization": quantization,
-        "footprint_bytes": llmlab.memory_footprint(model),
+        "footprint_bytes": None if server is not None else llmlab.memory_footprint(model),
         "perplexity": ppl,
         "classification": cls,
         "y_true": y_true,
         "card": card,
         "seconds": time.perf_counter() - t0,
     }
+
+
+def _trained_context(name_or_path):
+    """The context length the model was trained with, from its config or GGUF header."""
+    import llmlab
+
+    path = llmlab.resolve_model_path(name_or_path)
+    if os.path.isfile(path):
+        from llmlab.gguf import read_gguf_header
+
+        info = read_gguf_header(path)
+        return info.metadata.get(f"{info.architecture}.context_length")
+    from transformers import AutoConfig
+
+    return getattr(AutoConfig.from_pretrained(path), "max_position_embeddings", None)
 
 
 def _write_outputs(result, out_dir):
@@ -116,7 +147,11 @@ def _summary(result):
         "",
         f"docs test split: perplexity {ppl.perplexity:.3f} ± {ppl.perplexity_stderr:.3f}, "
         f"bits per byte {ppl.bits_per_byte:.4f} ({ppl.n_tokens} tokens, {ppl.n_bytes} bytes)",
-        f"memory footprint: {result['footprint_bytes'] / 2**20:.2f} MiB",
+        *([f"(the server takes text: {result['docs_scored']} test documents that fit one "
+           f"window scored, {result['docs_skipped']} longer ones left out)"]
+          if result.get("docs_skipped") else []),
+        *([f"memory footprint: {result['footprint_bytes'] / 2**20:.2f} MiB"]
+          if result["footprint_bytes"] is not None else []),
         f"evaluated in {result['seconds']:.1f} s",
     ]
     return "\n".join(lines)
@@ -130,6 +165,9 @@ def _cmd_report(args):
         max_messages=args.max_messages,
         batch_size=args.batch_size,
         progress=not args.quiet,
+        backend=args.backend,
+        server=args.server,
+        served_model=args.served_model,
     )
     print(_summary(result))
     if args.out:
@@ -163,6 +201,12 @@ def build_parser():
     )
     rep.add_argument("--model", required=True, help="bundled name, local folder or hub id")
     rep.add_argument("--quantization", choices=["8bit", "4bit"], default=None)
+    rep.add_argument("--backend", choices=["transformers", "llama.cpp"], default="transformers",
+                     help="llama.cpp runs a GGUF file on llama.cpp's kernels")
+    rep.add_argument("--server", default=None, metavar="URL",
+                     help="evaluate the model behind an OpenAI-compatible server "
+                          "(e.g. http://127.0.0.1:8000/v1); --model gives its tokenizer")
+    rep.add_argument("--served-model", default=None, help="the model name on the server")
     rep.add_argument("--out", default=None, help="folder for report.txt/.json and PNG plots")
     rep.add_argument("--max-docs", type=_positive, default=None, help="score only the first N docs")
     rep.add_argument(

@@ -37,6 +37,8 @@ class Evaluation:
     classification: dict = field(default_factory=dict)
     y_true: dict = field(default_factory=dict)
     seconds: float = 0.0
+    n_docs: int = 0
+    n_docs_skipped: int = 0
 
     def counts(self, variant: str = "natural") -> dict:
         """Confusion counts and the usual rates for one spam variant."""
@@ -79,6 +81,7 @@ def evaluate(
     stride=None,
     batch_size=8,
     progress=False,
+    single_window_only=False,
 ) -> Evaluation:
     """Perplexity on the docs test split and spam classification on the spam test split(s).
 
@@ -96,6 +99,9 @@ def evaluate(
         Windows per batch; classification uses twice as many prompts per batch.
     progress : bool, default=False
         Show progress bars.
+    single_window_only : bool, default=False
+        Score only the documents that fit one window (a server that takes text cannot score
+        a window that starts mid-text); how many were left out is in ``n_docs_skipped``.
     """
     import llmlab
     from llmlab import datasets
@@ -105,9 +111,17 @@ def evaluate(
             raise ValueError(f"spam variant {variant!r} is not one of {SPAM_VARIANTS}")
     t0 = time.perf_counter()
     docs = datasets.load_docs("test")[:max_docs]
+    n_all = len(docs)
+    if single_window_only:
+        from llmlab.scoring import model_context_length
+
+        limit = max_length or model_context_length(model)
+        docs = [d for d in docs if len(tokenizer(d)["input_ids"]) <= limit]
+        if not docs:
+            raise ValueError(f"no test document fits one window of {limit} tokens")
     ppl = llmlab.perplexity(model, tokenizer, docs, max_length=max_length, stride=stride,
                             batch_size=batch_size, progress=progress)
-    out = Evaluation(perplexity=ppl)
+    out = Evaluation(perplexity=ppl, n_docs=len(docs), n_docs_skipped=n_all - len(docs))
     for variant in spam_variants:
         texts, y_true = datasets.load_spam("test", variant=variant)
         texts, y_true = texts[:max_messages], y_true[:max_messages]

@@ -234,3 +234,17 @@ def test_server_killed_mid_run_gives_no_partial_result(ggufs, hf):
     finally:
         stop_server(proc)
     assert proc.poll() is not None
+
+
+def test_report_command_on_a_server_and_on_llamacpp(server, ggufs, capsys):
+    from llmlab.cli import main
+
+    _, url = server
+    assert main(["report", "--server", url, "--model", ggufs["f32"], "--max-docs", "30",
+                 "--max-messages", "60", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "Report card" in out and "test documents that fit one window scored" in out
+    assert main(["report", "--backend", "llama.cpp", "--model", ggufs["q8_0"], "--max-docs",
+                 "10", "--max-messages", "40", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "Report card" in out and "memory footprint" in out
