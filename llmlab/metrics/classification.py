@@ -1,34 +1,9 @@
-"""Classification metrics on scikit-learn, with errors that say what is wrong.
+"""Label metrics: scikit-learn's functions of the same names, their inputs checked first.
 
-Every function here mirrors the scikit-learn function of the same name: same argument order,
-same keywords (``labels``, ``pos_label``, ``average``, ``zero_division``, ``normalize``,
-``sample_weight``), same return values. The computation *is* scikit-learn's. What this module
-adds is a check of the inputs **before** scikit-learn sees them, so that a learner gets a
-``ValueError`` that names the bad value and the values that would have been accepted, for
-example::
-
-    ValueError: pos_label=1 is not one of the labels in y_true and y_pred: ['ham', 'spam'].
-    Pass the class you care about, e.g. pos_label='spam'.
-
-instead of scikit-learn's terser message (or, for some mistakes, no message at all).
-
-Differences from scikit-learn, all on purpose and all stricter:
-
-* ``labels``, when given, must list **every** label found in ``y_true`` and ``y_pred``.
-  scikit-learn silently drops samples whose labels are not listed; with an LLM classifier a
-  stray answer (``"Spam"``, ``"I am not sure"``) would then vanish from the scores.
-* With ``average="binary"``, a ``y_pred`` label that never occurs in ``y_true`` is reported
-  by name (scikit-learn says only that the target is multiclass).
-* :func:`precision_recall_curve` refuses a ``y_true`` with no positive sample: recall is
-  undefined there (scikit-learn warns and sets recall to 1).
-* NaN, infinite and non-integer label values, empty inputs and inputs of different lengths
-  are refused up front.
-
-Everything else, including ``zero_division="warn"`` and its ``UndefinedMetricWarning``,
-behaves as in scikit-learn.
-
-The report card, which judges these values, is :mod:`llmlab.report`; the input checks are
-:mod:`llmlab.metrics.validation`.
+Same arguments, keywords and results as scikit-learn; the checks in
+:mod:`llmlab.metrics.validation` run before scikit-learn sees the input, so a mistake gets a
+``ValueError`` that names the bad value and the accepted ones. The differences from
+scikit-learn (all stricter) are listed in :mod:`llmlab.metrics`.
 """
 
 from __future__ import annotations
