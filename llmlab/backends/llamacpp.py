@@ -18,10 +18,10 @@ import numpy as np
 
 from llmlab.scoring import Backend
 
-__all__ = ["LlamaCppModel", "load_llamacpp"]
+__all__ = ["LlamaCppModel", "load_llamacpp", "require_llama_cpp"]
 
 
-def _require_llama_cpp():
+def require_llama_cpp():
     try:
         import llama_cpp
     except ImportError as exc:
@@ -53,7 +53,7 @@ class LlamaCppModel(Backend):
     """
 
     def __init__(self, path, *, n_ctx=None, n_threads=None):
-        llama_cpp = _require_llama_cpp()
+        llama_cpp = require_llama_cpp()
         if not (isinstance(path, (str, os.PathLike)) and str(path).endswith(".gguf")):
             raise ValueError(f"backend='llama.cpp' loads a .gguf file, got {path!r}")
         if n_ctx is not None and (isinstance(n_ctx, bool) or not isinstance(n_ctx, int)

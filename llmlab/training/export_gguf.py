@@ -33,10 +33,15 @@ import os
 import sys
 from pathlib import Path
 
-__all__ = ["GGUF_TYPES", "check_round_trip", "export_gguf", "main"]
+__all__ = ["GGUF_TYPES", "LLAMACPP_TYPES", "check_round_trip", "export_gguf", "main",
+           "quantize_with_llamacpp"]
 
 #: Weight types the recipe writes, and the GGUF ``general.file_type`` each one declares.
 GGUF_TYPES = {"f32": 0, "q8_0": 7}
+
+#: Types llama.cpp's own quantizer writes from an f32 file (needs ``llmlab[llamacpp]``): the
+#: k-quants people download, which the ``gguf`` package cannot write. Value: llama_ftype.
+LLAMACPP_TYPES = {"q4_K_M": 15, "q5_K_M": 17, "q6_K": 18}
 
 #: Quantized types need every row to be a whole number of blocks of this many values.
 _Q8_0_BLOCK = 32
@@ -267,6 +272,31 @@ def export_gguf(model="tiny-llama", out_dir=".", *, kind="f32", name=None):
     writer.write_tensors_to_file()
     writer.close()
     return path
+
+
+def quantize_with_llamacpp(f32_path, out_path, kind="q4_K_M"):
+    """Quantize an f32 GGUF file with llama.cpp's own quantizer (``llama_model_quantize``).
+
+    This is what ``llama-quantize`` does; rows that are not a whole number of k-quant blocks
+    (256 values) get llama.cpp's fallback type for that tensor, as with any model.
+    """
+    if kind not in LLAMACPP_TYPES:
+        raise ValueError(f"kind={kind!r} is not one of {sorted(LLAMACPP_TYPES)}")
+    import ctypes
+
+    from llmlab.backends.llamacpp import require_llama_cpp
+
+    llama_cpp = require_llama_cpp()
+    params = llama_cpp.llama_model_quantize_default_params()
+    params.ftype = LLAMACPP_TYPES[kind]
+    params.nthread = 0
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    code = llama_cpp.llama_model_quantize(
+        os.fsencode(f32_path), os.fsencode(out_path), ctypes.byref(params))
+    if code != 0:
+        raise RuntimeError(f"llama.cpp could not quantize {f32_path} to {kind} (code {code})")
+    return out_path
 
 
 def _mismatches(reference, other, texts):
