@@ -248,3 +248,19 @@ def test_report_command_on_a_server_and_on_llamacpp(server, ggufs, capsys):
                  "10", "--max-messages", "40", "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "Report card" in out and "memory footprint" in out
+
+
+def test_label_fallback_from_top_logprobs_agrees_with_prompt_logprobs(server, hf):
+    """The approximate path for servers without prompt log-probs, measured against the exact
+    one on the same real server."""
+    _, url = server
+    _, tok = hf
+    texts, _ = load_spam("test")
+    texts = texts[:60]
+    exact = llmlab.classify(llmlab.connect(url, tokenizer=tok), tok, texts)
+    approx = llmlab.classify(llmlab.connect(url, tokenizer=tok, label_fallback=True), tok, texts)
+    diff = np.abs(exact.label_logprobs - approx.label_logprobs)
+    agree = np.mean(np.array(exact.y_pred) == np.array(approx.y_pred))
+    print(f"\nlabel fallback vs prompt log-probs on {len(texts)} messages: max |dlogp| "
+          f"{diff.max():.2e}, predictions agree {agree:.1%}")
+    assert agree >= 0.95 and diff.max() < 1e-3

@@ -59,6 +59,7 @@ def connect(
     timeout=60,
     max_retries=3,
     context_length=None,
+    label_fallback=False,
 ):
     """Connect to a model behind an OpenAI-compatible server.
 
@@ -85,6 +86,13 @@ def connect(
     context_length : int, optional
         The server's context in tokens, if its ``/models`` answer does not say
         (vLLM's does, as ``max_model_len``; llama-cpp-python's does not).
+    label_fallback : bool, default=False
+        For servers that return no prompt log-probabilities (Ollama, llama.cpp's
+        ``llama-server``): score requests whose continuations are single tokens (labels
+        whose first tokens differ, as in :func:`llmlab.classify`) from the top log-probs of
+        a one-token completion after the prompt. **Approximate**: the server's sampler
+        settings and top-k cut may shape those numbers, and a label outside the top ones is
+        an error. Everything else still needs prompt log-probs.
 
     Returns
     -------
@@ -116,7 +124,8 @@ def connect(
         )
     served = ServedModel(base_url, model, tokenizer=tokenizer, api_key=api_key,
                          max_concurrency=max_concurrency, timeout=timeout,
-                         max_retries=max_retries, context_length=context_length)
+                         max_retries=max_retries, context_length=context_length,
+                         label_fallback=label_fallback)
     served.check_model()
     return served
 
@@ -125,8 +134,11 @@ class ServedModel(Backend):
     """A model behind an OpenAI-compatible server (made by :func:`connect`)."""
 
     def __init__(self, base_url, model=None, *, tokenizer=None, api_key=None,
-                 max_concurrency=4, timeout=60, max_retries=3, context_length=None):
+                 max_concurrency=4, timeout=60, max_retries=3, context_length=None,
+                 label_fallback=False):
         self.base_url = base_url.rstrip("/")
+        self.label_fallback = label_fallback
+        self.top_k = 20
         self.model = model
         self.tokenizer = tokenizer
         self.api_key = api_key
@@ -378,7 +390,40 @@ class ServedModel(Backend):
                 raise ServerError(f"the server returned a log-prob of {value} for token {pos}")
         return out
 
+    def _next_token_logprobs(self, context, candidates):
+        """Approximate log-probs of single-token ``candidates`` after ``context``, from the
+        top log-probs of a one-token completion (:func:`connect`'s ``label_fallback``)."""
+        answer = self._http("POST", "/completions", {
+            "model": self.model, "prompt": self._prompt_text(list(context)), "max_tokens": 1,
+            "temperature": 0.0, "logprobs": self.top_k,
+        })
+        try:
+            top = answer["choices"][0]["logprobs"]["top_logprobs"][0]
+        except (KeyError, IndexError, TypeError):
+            raise ServerError(
+                f"the server at {self.base_url} returned no top log-probs either; it cannot "
+                f"score labels"
+            ) from None
+        out = []
+        for token in candidates:
+            piece = self.tokenizer.decode([token], clean_up_tokenization_spaces=False)
+            if piece not in top:
+                raise ServerError(
+                    f"label token {piece!r} is not among the server's top {self.top_k} "
+                    f"log-probs after the prompt; the fallback cannot score it"
+                )
+            out.append(np.array([float(top[piece])]))
+        return out
+
     def score_batch(self, requests):
+        if self.label_fallback and all(len(c) == 1 for r in requests for c in r.continuations):
+            if self.tokenizer is None:
+                self._check()  # raises the missing-tokenizer error
+            with ThreadPoolExecutor(self.max_concurrency) as pool:
+                return list(pool.map(
+                    lambda r: self._next_token_logprobs(r.context,
+                                                        [c[0] for c in r.continuations]),
+                    requests))
         self._check()
         jobs = [(r, k) for r, req in enumerate(requests) for k in range(len(req.continuations))]
         out = [[None] * len(req.continuations) for req in requests]
