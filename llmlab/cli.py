@@ -71,6 +71,7 @@ def evaluate_model(
         "quantization": quantization,
         "footprint_bytes": None if server is not None else llmlab.memory_footprint(model),
         "perplexity": ppl,
+        "perplexity_note": ev.perplexity_note,
         "classification": cls,
         "y_true": y_true,
         "card": card,
@@ -126,11 +127,12 @@ def _write_outputs(result, out_dir):
         "model": result["model"],
         "quantization": result["quantization"],
         "footprint_bytes": result["footprint_bytes"],
-        "perplexity": ppl.perplexity,
-        "perplexity_stderr": ppl.perplexity_stderr,
-        "bits_per_byte": ppl.bits_per_byte,
-        "n_tokens": ppl.n_tokens,
-        "n_bytes": ppl.n_bytes,
+        **({"perplexity": ppl.perplexity,
+            "perplexity_stderr": ppl.perplexity_stderr,
+            "bits_per_byte": ppl.bits_per_byte,
+            "n_tokens": ppl.n_tokens,
+            "n_bytes": ppl.n_bytes} if ppl is not None
+           else {"perplexity": None, "perplexity_note": result["perplexity_note"]}),
         "card": result["card"].to_dict(),
         "seconds": result["seconds"],
     }
@@ -145,8 +147,9 @@ def _summary(result):
     lines = [
         str(result["card"]),
         "",
-        f"docs test split: perplexity {ppl.perplexity:.3f} ± {ppl.perplexity_stderr:.3f}, "
-        f"bits per byte {ppl.bits_per_byte:.4f} ({ppl.n_tokens} tokens, {ppl.n_bytes} bytes)",
+        (f"docs test split: perplexity {ppl.perplexity:.3f} ± {ppl.perplexity_stderr:.3f}, "
+         f"bits per byte {ppl.bits_per_byte:.4f} ({ppl.n_tokens} tokens, {ppl.n_bytes} bytes)"
+         if ppl is not None else f"docs test split: no perplexity. {result['perplexity_note']}"),
         *([f"(the server takes text: {result['docs_scored']} test documents that fit one "
            f"window scored, {result['docs_skipped']} longer ones left out)"]
           if result.get("docs_skipped") else []),

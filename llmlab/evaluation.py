@@ -23,8 +23,9 @@ class Evaluation:
 
     Attributes
     ----------
-    perplexity : PerplexityResult
-        The docs test split.
+    perplexity : PerplexityResult or None
+        The docs test split; None (with ``perplexity_note`` saying why) for a served model
+        that cannot score a text's first token.
     classification : dict
         Spam variant -> :class:`~llmlab.classify.ClassificationResult`.
     y_true : dict
@@ -39,6 +40,7 @@ class Evaluation:
     seconds: float = 0.0
     n_docs: int = 0
     n_docs_skipped: int = 0
+    perplexity_note: str = ""
 
     def counts(self, variant: str = "natural") -> dict:
         """Confusion counts and the usual rates for one spam variant."""
@@ -119,9 +121,18 @@ def evaluate(
         docs = [d for d in docs if len(tokenizer(d)["input_ids"]) <= limit]
         if not docs:
             raise ValueError(f"no test document fits one window of {limit} tokens")
-    ppl = llmlab.perplexity(model, tokenizer, docs, max_length=max_length, stride=stride,
-                            batch_size=batch_size, progress=progress)
+    from llmlab.backends.server import FirstTokenUnavailable
+
+    try:
+        ppl = llmlab.perplexity(model, tokenizer, docs, max_length=max_length, stride=stride,
+                                batch_size=batch_size, progress=progress)
+    except FirstTokenUnavailable as exc:  # a server that cannot score a text's first token
+        if not single_window_only:
+            raise
+        ppl, perplexity_note = None, str(exc)
     out = Evaluation(perplexity=ppl, n_docs=len(docs), n_docs_skipped=n_all - len(docs))
+    if ppl is None:
+        out.perplexity_note = perplexity_note
     for variant in spam_variants:
         texts, y_true = datasets.load_spam("test", variant=variant)
         texts, y_true = texts[:max_messages], y_true[:max_messages]

@@ -49,6 +49,7 @@ TABLE = np.log(np.random.default_rng(0).dirichlet(np.ones(12), size=12))
 
 class Fake(BaseHTTPRequestHandler):
     mode = "ok"
+    echo_bos = True
     failures_left = 0
     calls = 0
 
@@ -86,25 +87,24 @@ class Fake(BaseHTTPRequestHandler):
         if cls.mode == "truncated":
             return self._send(200, b'{"choices": [{"logprobs": {"token_lo')
         ids = CharTokenizer()(payload["prompt"])["input_ids"]
-        values = [None] + [float(TABLE[ids[p - 1], ids[p]]) for p in range(2, len(ids))]
+        if cls.echo_bos:  # vLLM: the echo starts at BOS (null), every text token has a value
+            values = [None] + [float(TABLE[ids[p - 1], ids[p]]) for p in range(1, len(ids))]
+        else:  # llama-cpp-python: the echo starts after BOS, and its first entry is null
+            values = [None] + [float(TABLE[ids[p - 1], ids[p]]) for p in range(2, len(ids))]
         values.append(-0.5)  # the generated token
         if cls.mode == "nologprobs":
             return self._send(200, json.dumps({"choices": [{"text": "x"}]}).encode())
-        top = None
-        if not payload["prompt"]:
-            top = [{VOCAB[i - 2]: float(TABLE[BOS, i]) for i in range(2, 12)}]
         answer = {"choices": [{"text": payload["prompt"] + "x",
-                               "logprobs": {"token_logprobs": values, "top_logprobs": top,
+                               "logprobs": {"token_logprobs": values,
                                             "tokens": ["?"] * len(values)}}],
                   "usage": {"completion_tokens": 1}}
-        if top is not None:
-            answer["choices"][0]["logprobs"]["token_logprobs"] = [-0.5]
         self._send(200, json.dumps(answer).encode())
 
 
 @pytest.fixture()
 def fake():
-    handler = type("Handler", (Fake,), {"mode": "ok", "failures_left": 0, "calls": 0})
+    handler = type("Handler", (Fake,), {"mode": "ok", "failures_left": 0, "calls": 0,
+                                        "echo_bos": True})
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -127,8 +127,24 @@ def test_fake_server_gives_the_known_answer(fake):
     _, url = fake
     tok = CharTokenizer()
     res = llmlab.perplexity(llmlab.connect(url, tokenizer=tok), tok, TEXTS, max_length=20)
-    # the first token after BOS comes from the distribution after an empty prompt
     np.testing.assert_allclose(res.per_text_nll, [expected_nll(t) for t in TEXTS], rtol=1e-12)
+
+
+def test_an_echo_without_the_first_token_scores_continuations_but_not_perplexity(fake):
+    """llama-cpp-python's layout: the token after BOS gets null; the real server is tested
+    for the same in tests/test_llamacpp.py."""
+    handler, url = fake
+    handler.echo_bos = False
+    tok = CharTokenizer()
+    served = llmlab.connect(url, tokenizer=tok)
+    with pytest.raises(ServerError, match="no log-probability for the first token after BOS"):
+        llmlab.perplexity(served, tok, TEXTS, max_length=20)
+    from llmlab.tasks import score_choices
+
+    got = score_choices(served, tok, ["abc"], [["d", "jj"]])
+    ctx = tok("abc")["input_ids"]
+    want = [TABLE[ctx[-1], 5], TABLE[ctx[-1], 11] + TABLE[11, 11]]
+    np.testing.assert_allclose(got.loglikelihoods[0], want, rtol=1e-12)
 
 
 def test_500s_for_a_while_are_retried_with_the_same_result(fake):

@@ -63,10 +63,7 @@ class LlamaCppModel(Backend):
         kwargs = {"n_ctx": n_ctx or 0, "logits_all": True, "verbose": False}
         if n_threads is not None:
             kwargs["n_threads"] = n_threads
-        llm = llama_cpp.Llama(model_path=self.path, **kwargs)
-        trained = llm.n_ctx_train()
-        if n_ctx is None and llm.n_ctx() != trained:
-            llm = llama_cpp.Llama(model_path=self.path, **{**kwargs, "n_ctx": trained})
+        llm = llama_cpp.Llama(model_path=self.path, **kwargs)  # n_ctx 0: the trained length
         self.llm = llm
         self.context_length = llm.n_ctx()
         self.n_vocab = llm.n_vocab()

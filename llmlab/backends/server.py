@@ -13,10 +13,12 @@ decoded with the local tokenizer, and the server re-tokenizes it. Nothing is ass
   number of prompt tokens the server echoes is compared with it; a sequence that does not
   survive the round trip is an error, never a silently different number.
 
-The OpenAI format reports null for the first echoed token, the one right after BOS. Its
-log-probability given BOS alone is the same for every text, so it is read once from the
-distribution the server returns after an empty prompt (``max_tokens: 1`` with the whole
-vocabulary's top log-probs) and reused.
+The OpenAI format reports null for the first echoed token. vLLM echoes BOS too, so the null
+is BOS's and every text token has its number. llama-cpp-python's server echoes from the
+token after BOS, so that token's log-probability is lost (and an empty prompt, which would
+give the distribution after BOS, fails there): continuations (:func:`llmlab.classify`,
+multiple choice) score exactly, and a text's first token is an error that says so, never a
+number left out of a perplexity.
 
 Requests run ``max_concurrency`` at a time; connection errors, HTTP 429 and 5xx are retried
 with exponential backoff (at most ``max_retries`` times, and never past ``timeout`` per
@@ -37,7 +39,7 @@ import numpy as np
 
 from llmlab.scoring import Backend
 
-__all__ = ["ServedModel", "ServerError", "connect"]
+__all__ = ["FirstTokenUnavailable", "ServedModel", "ServerError", "connect"]
 
 #: Text the client sends once to compare the server's tokenizer with the local one.
 PROBE_TEXT = "Message: WIN a free prize now!\nLabel: spam\ndef f(x):\n    return x + 1"
@@ -47,6 +49,10 @@ _RETRY_STATUS = {429, 500, 502, 503, 504}
 
 class ServerError(RuntimeError):
     """The server could not give what scoring needs; the message says what and what to do."""
+
+
+class FirstTokenUnavailable(ServerError):
+    """The server gives no log-probability for a text's first token (llama-cpp-python's)."""
 
 
 def connect(
@@ -323,43 +329,6 @@ class ServedModel(Backend):
             f"tokenizer)"
         )
 
-    def _first_token(self, token):
-        """log p(token | BOS): one request for the whole distribution, kept for all texts."""
-        if self._first_token_logprobs is None:
-            vocab = len(self.tokenizer)
-            answer = self._http("POST", "/completions", {
-                "model": self.model, "prompt": "", "max_tokens": 1, "temperature": 0.0,
-                "logprobs": vocab,
-            })
-            try:
-                top = answer["choices"][0]["logprobs"]["top_logprobs"][0]
-            except (KeyError, IndexError, TypeError):
-                raise ServerError(
-                    "the server did not return the distribution after BOS (top log-probs of "
-                    "an empty prompt), needed for the first token of each text"
-                ) from None
-            self._first_token_logprobs = dict(top)
-        piece = self.tokenizer.decode([token], clean_up_tokenization_spaces=False)
-        value = self._first_token_logprobs.get(piece)
-        clashes = self._piece_count(piece)
-        if value is None or clashes != 1:
-            raise ServerError(
-                f"the log-probability of the first token ({token}, {piece!r}) after BOS cannot "
-                f"be read from the server's answer (the OpenAI format keys it by text, shared "
-                f"by {clashes} tokens); score texts whose first scored token is later, or load "
-                f"the model in process"
-            )
-        return float(value)
-
-    def _piece_count(self, piece):
-        if not hasattr(self, "_pieces"):
-            counts = {}
-            for i in range(len(self.tokenizer)):
-                p = self.tokenizer.decode([i], clean_up_tokenization_spaces=False)
-                counts[p] = counts.get(p, 0) + 1
-            self._pieces = counts
-        return self._pieces.get(piece, 0)
-
     def _score_sequence(self, ids, score_from):
         ids = list(ids)
         offset = self._bos_offset(ids)
@@ -382,9 +351,15 @@ class ServedModel(Backend):
             value = values[pos - base]
             if value is None:
                 if base == 1 and pos == 1:
-                    value = self._first_token(ids[1])
-                else:
-                    raise ServerError(f"the server returned no log-prob for token {pos}")
+                    raise FirstTokenUnavailable(
+                        "this server returns no log-probability for the first token after BOS "
+                        "(the OpenAI format's null; llama-cpp-python's server cannot give it "
+                        "any other way), so it cannot score a text's first token, which "
+                        "perplexity needs. Score perplexity with the GGUF in process "
+                        "(llmlab.load_model(path, backend='llama.cpp')) or with vLLM (its echo "
+                        "includes BOS); continuations (classify, multiple choice) work here."
+                    )
+                raise ServerError(f"the server returned no log-prob for token {pos}")
             out[k] = float(value)
             if not math.isfinite(out[k]):
                 raise ServerError(f"the server returned a log-prob of {value} for token {pos}")
