@@ -1,8 +1,10 @@
 """The same GGUF model scored four ways, side by side in one run: transformers in process (the
 GGUF dequantized), llama.cpp in process, and a llama-cpp-python server at concurrency 1 and 4.
 
-Perplexity on the docs test documents that fit one 512-token window (a server that takes
-strings can only score windows that start at the text's start) and classification of 1,000
+Text scoring: every token of the docs test documents that fit one 512-token window, from the
+second text token on (a server that takes strings can only score windows that start at the
+text's start, and llama-cpp-python's server gives no log-prob for the first token after BOS);
+the summed log-likelihood of each way is printed next to its speed. Classification of 1,000
 spam test messages. Prints tokens per second and each way's ratio to transformers.
 
 Run:  .venv/bin/python benchmarks/bench_backends.py [--model tiny-llama] [--kind f32]
@@ -24,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 def main(argv=None):
     import llmlab
     from llmlab.datasets import load_docs, load_spam
+    from llmlab.scoring import Request, score_requests
     from llmlab.training.export_gguf import export_gguf
     from test_llamacpp import start_server, stop_server
 
@@ -33,7 +36,9 @@ def main(argv=None):
     ap.add_argument("--n-messages", type=int, default=1000)
     args = ap.parse_args(argv)
     tok = llmlab.load_tokenizer(args.model)
-    docs = [d for d in load_docs("test") if len(tok(d)["input_ids"]) <= 512]
+    docs = [tok(d)["input_ids"] for d in load_docs("test")]
+    requests = [Request(tuple(ids[:2]), (tuple(ids[2:]),)) for ids in docs if len(ids) <= 512]
+    n_doc_tokens = sum(len(r.continuations[0]) for r in requests)
     texts, _ = load_spam("test")
     texts = (texts * (args.n_messages // len(texts) + 1))[: args.n_messages]
     n_cls_tokens = sum(len(ids) for ids in tok(texts)["input_ids"])
@@ -44,27 +49,31 @@ def main(argv=None):
             ways = {
                 "transformers (GGUF dequantized)": llmlab.load_model(gguf),
                 "llama.cpp in process": llmlab.load_model(gguf, backend="llama.cpp"),
-                "server, concurrency 1": llmlab.connect(url, tokenizer=tok, max_concurrency=1),
-                "server, concurrency 4": llmlab.connect(url, tokenizer=tok, max_concurrency=4),
+                "server, concurrency 1": llmlab.connect(url, tokenizer=tok, max_concurrency=1,
+                                                        context_length=512),
+                "server, concurrency 4": llmlab.connect(url, tokenizer=tok, max_concurrency=4,
+                                                        context_length=512),
             }
-            print(f"{args.model} {args.kind}: {len(docs)} docs, {len(texts)} messages "
+            print(f"{args.model} {args.kind}: {len(requests)} docs ({n_doc_tokens} tokens), "
+                  f"{len(texts)} messages "
                   f"({n_cls_tokens} prompt tokens); torch threads {os.cpu_count()}")
             rows = []
             for name, model in ways.items():
                 t0 = time.perf_counter()
-                res = llmlab.perplexity(model, tok, docs, batch_size=8)
+                scored = score_requests(model, requests, batch_size=8, tokenizer=tok)
                 t_ppl = time.perf_counter() - t0
+                loglik = sum(float(r[0].sum()) for r in scored)
                 t0 = time.perf_counter()
                 llmlab.classify(model, tok, texts, batch_size=16)
                 t_cls = time.perf_counter() - t0
-                rows.append((name, res.perplexity, res.n_tokens / t_ppl, n_cls_tokens / t_cls))
+                rows.append((name, loglik, n_doc_tokens / t_ppl, n_cls_tokens / t_cls))
         finally:
             stop_server(proc)
     base_ppl, base_cls = rows[0][2], rows[0][3]
-    print(f"{'way':34s} {'perplexity':>10s} {'ppl tok/s':>10s} {'ratio':>6s} "
+    print(f"{'way':34s} {'log-lik':>10s} {'text tok/s':>10s} {'ratio':>6s} "
           f"{'cls tok/s':>10s} {'ratio':>6s}")
     for name, ppl, r_ppl, r_cls in rows:
-        print(f"{name:34s} {ppl:10.4f} {r_ppl:10.0f} {r_ppl / base_ppl:6.2f} "
+        print(f"{name:34s} {ppl:10.1f} {r_ppl:10.0f} {r_ppl / base_ppl:6.2f} "
               f"{r_cls:10.0f} {r_cls / base_cls:6.2f}")
 
 
