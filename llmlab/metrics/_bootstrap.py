@@ -1,0 +1,317 @@
+"""The bootstrap engine behind :mod:`llmlab.metrics.uncertainty` (private).
+
+A statistic is wrapped in a *kernel*: an object that gives its value on the original sample
+(``point``), on resamples given as index arrays of shape ``(m, n)`` (``resampled``) and on the
+``n`` leave-one-out samples (``jackknife``, for BCa). Metrics whose value is a function of a
+few weighted sums (the confusion matrix of label metrics, the ranked counts of ROC AUC and
+average precision, the summed NLL / tokens / bytes of perplexity) have vectorised kernels: a
+resample is the vector of how often each sample was drawn, and every statistic of every
+resample comes out of a few array operations. Any other metric is called once per resample.
+
+Both kinds see the same resamples for the same seed, so a vectorised kernel and the generic
+one give the same interval (checked in the tests); and every vectorised kernel checks its own
+point estimate against the metric's on the original data before it is trusted.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+
+import numpy as np
+from scipy.special import ndtr, ndtri
+
+__all__ = ["METHODS", "bootstrap", "check_bootstrap_options", "label_kernel", "score_kernel"]
+
+METHODS = ("percentile", "bca")
+_CHUNK_ELEMENTS = 2_000_000  # indices drawn per chunk; fixed, so that a seed gives one answer
+
+
+# --------------------------------------------------------------------------------------
+# Options
+# --------------------------------------------------------------------------------------
+
+
+def check_bootstrap_options(confidence_level, n_resamples, method, random_state):
+    """Validate the options shared by every bootstrap function; return a Generator."""
+    if (
+        isinstance(confidence_level, (bool, np.bool_))
+        or not isinstance(confidence_level, numbers.Real)
+        or not 0 < float(confidence_level) < 1
+    ):
+        raise ValueError(
+            f"confidence_level={confidence_level!r} must be a number strictly between 0 and 1, "
+            f"e.g. 0.95 for a 95 % interval."
+        )
+    if (
+        isinstance(n_resamples, (bool, np.bool_))
+        or not isinstance(n_resamples, numbers.Integral)
+        or n_resamples < 1
+    ):
+        raise ValueError(
+            f"n_resamples={n_resamples!r} must be a positive integer, e.g. 9999."
+        )
+    if method not in METHODS:
+        raise ValueError(f"method={method!r} is not supported; choose one of {list(METHODS)!r}.")
+    if random_state is None or isinstance(random_state, np.random.Generator):
+        return np.random.default_rng(random_state)
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        if random_state < 0:
+            raise ValueError(f"random_state={random_state!r} must be a non-negative integer.")
+        return np.random.default_rng(int(random_state))
+    raise ValueError(
+        f"random_state={random_state!r} is not supported; pass None, a non-negative integer "
+        f"or a numpy.random.Generator."
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Resampling and intervals
+# --------------------------------------------------------------------------------------
+
+
+def _index_chunks(rng, n, n_resamples):
+    rows = max(1, _CHUNK_ELEMENTS // n)
+    done = 0
+    while done < n_resamples:
+        m = min(rows, n_resamples - done)
+        yield rng.integers(0, n, size=(m, n))
+        done += m
+
+
+def bootstrap(kernels, n, *, confidence_level, n_resamples, method, rng, combine=None):
+    """Bootstrap the statistic ``combine(*kernel values)`` over ``n`` paired samples.
+
+    All kernels see the same resamples (that is what makes a comparison paired). Returns
+    ``(estimate, low, high, standard_error, distribution, n_undefined)``.
+    """
+    if combine is None:
+        def combine(*values):
+            return values[0]
+    estimate = float(combine(*(np.asarray(k.point, dtype=float) for k in kernels)))
+    dist = np.empty(n_resamples)
+    done = 0
+    for idx in _index_chunks(rng, n, n_resamples):
+        vals = combine(*(k.resampled(idx) for k in kernels))
+        dist[done:done + len(vals)] = vals
+        done += len(vals)
+    undefined = ~np.isfinite(dist)
+    n_undefined = int(undefined.sum())
+    if n_undefined:
+        warnings.warn(
+            f"the metric is undefined (NaN) on {n_undefined} of {n_resamples} resamples "
+            f"(e.g. a resample with no positive sample); they are left out of the interval.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    good = dist[~undefined]
+    if not math.isfinite(estimate) or good.size == 0:
+        nan = float("nan")
+        return estimate, nan, nan, nan, dist, n_undefined
+    alpha = (1 - confidence_level) / 2
+    if method == "percentile":
+        probs = np.array([alpha, 1 - alpha])
+    else:
+        probs = _bca_levels(kernels, combine, estimate, good, alpha)
+    if np.isnan(probs).any():
+        low = high = float("nan")
+    else:
+        low, high = (float(v) for v in np.quantile(good, probs))
+    se = float(good.std(ddof=1)) if good.size > 1 else float("nan")
+    return estimate, low, high, se, dist, n_undefined
+
+
+def _bca_levels(kernels, combine, estimate, dist, alpha):
+    """Efron's bias-corrected and accelerated levels (as scipy.stats.bootstrap computes them)."""
+    frac_below = np.mean(dist < estimate)
+    z0 = ndtri(frac_below)  # -inf / +inf when the whole distribution lies on one side
+    jack = np.asarray(combine(*(k.jackknife() for k in kernels)), dtype=float)
+    jack = jack[np.isfinite(jack)]
+    if jack.size < 2:
+        return np.array([np.nan, np.nan])
+    d = jack.mean() - jack
+    denom = 6.0 * np.sum(d**2) ** 1.5
+    a = float(np.sum(d**3) / denom) if denom > 0 else 0.0
+    z = ndtri(np.array([alpha, 1 - alpha]))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        levels = ndtr(z0 + (z0 + z) / (1 - a * (z0 + z)))
+    if not np.isfinite(z0):
+        # every resample on one side of the estimate: BCa is undefined; scipy returns NaN
+        return np.array([np.nan, np.nan])
+    return levels
+
+
+# --------------------------------------------------------------------------------------
+# Kernels
+# --------------------------------------------------------------------------------------
+
+
+def _weights(idx, n):
+    """How often each of the ``n`` samples was drawn in each resample: shape (m, n)."""
+    m = idx.shape[0]
+    flat = (idx + n * np.arange(m)[:, None]).ravel()
+    return np.bincount(flat, minlength=m * n).reshape(m, n).astype(float)
+
+
+def _leave_one_out(n):
+    """Yield leave-one-out weight matrices, a chunk of rows at a time."""
+    rows = max(1, _CHUNK_ELEMENTS // n)
+    for start in range(0, n, rows):
+        stop = min(n, start + rows)
+        w = np.ones((stop - start, n))
+        w[np.arange(stop - start), np.arange(start, stop)] = 0.0
+        yield w
+
+
+class _WeightedKernel:
+    """A statistic that is a function of per-sample weights (vectorised)."""
+
+    def __init__(self, n, stat):
+        self.n = n
+        self._stat = stat  # (m, n) weights -> (m,) values
+        self.point = float(stat(np.ones((1, n)))[0])
+
+    def resampled(self, idx):
+        return self._stat(_weights(idx, self.n))
+
+    def jackknife(self):
+        return np.concatenate([self._stat(w) for w in _leave_one_out(self.n)])
+
+
+class GenericKernel:
+    """Any metric ``metric(y_true, y, **kw)``, called once per resample."""
+
+    def __init__(self, metric, yt, y, kwargs, point):
+        self.metric, self.yt, self.y, self.kwargs = metric, yt, y, kwargs
+        self.point = point
+
+    def _call(self, sel):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                return float(self.metric(self.yt[sel], self.y[sel], **self.kwargs))
+            except ValueError:
+                return float("nan")  # e.g. a resample with a single class for ROC AUC
+
+    def resampled(self, idx):
+        return np.array([self._call(row) for row in idx])
+
+    def jackknife(self):
+        n = len(self.yt)
+        keep = np.ones(n, dtype=bool)
+        out = np.empty(n)
+        for i in range(n):
+            keep[i] = False
+            out[i] = self._call(keep)
+            keep[i] = True
+        return out
+
+
+def _safe_div(num, den, zero_division):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = num / den
+    return np.where(den > 0, out, zero_division)
+
+
+def label_kernel(name, yt, yp, *, pos_label=None, zero_division="warn"):
+    """A vectorised kernel for a label metric of the confusion matrix, or None."""
+    classes = np.unique(np.concatenate([yt, yp]))
+    k = classes.size
+    n = yt.shape[0]
+    codes = np.searchsorted(classes, yt) * k + np.searchsorted(classes, yp)
+    onehot = np.zeros((n, k * k))
+    onehot[np.arange(n), codes] = 1.0
+    zd = 0.0 if isinstance(zero_division, str) else float(zero_division)
+
+    def counts(w):
+        return (w @ onehot).reshape(-1, k, k)  # (m, true, pred)
+
+    if name in ("precision_score", "recall_score", "f1_score"):
+        if k > 2 or pos_label not in classes.tolist():
+            return None
+        p = int(np.searchsorted(classes, pos_label))
+
+        def stat(w):
+            c = counts(w)
+            tp = c[:, p, p]
+            fp = c[:, :, p].sum(axis=1) - tp
+            fn = c[:, p, :].sum(axis=1) - tp
+            if name == "precision_score":
+                return _safe_div(tp, tp + fp, zd)
+            if name == "recall_score":
+                return _safe_div(tp, tp + fn, zd)
+            return _safe_div(2 * tp, 2 * tp + fp + fn, zd)
+    elif name == "accuracy_score":
+        def stat(w):
+            c = counts(w)
+            return np.trace(c, axis1=1, axis2=2) / c.sum(axis=(1, 2))
+    elif name == "balanced_accuracy_score":
+        def stat(w):
+            c = counts(w)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                per_class = np.diagonal(c, axis1=1, axis2=2) / c.sum(axis=2)
+                return np.nanmean(per_class, axis=1)
+    elif name == "matthews_corrcoef":
+        def stat(w):
+            c = counts(w)
+            t_sum, p_sum = c.sum(axis=2), c.sum(axis=1)
+            n_s = t_sum.sum(axis=1)
+            correct = np.trace(c, axis1=1, axis2=2)
+            cov_tp = correct * n_s - np.sum(t_sum * p_sum, axis=1)
+            cov_pp = n_s**2 - np.sum(p_sum**2, axis=1)
+            cov_tt = n_s**2 - np.sum(t_sum**2, axis=1)
+            den = cov_tt * cov_pp
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return np.where(den > 0, cov_tp / np.sqrt(den), 0.0)
+    else:
+        return None
+    return _WeightedKernel(n, stat)
+
+
+def score_kernel(name, positive, y_score):
+    """A vectorised kernel for ROC AUC or average precision of binary ``positive`` (bool)."""
+    n = y_score.shape[0]
+    order = np.argsort(-y_score, kind="stable")
+    s = y_score[order]
+    ends = np.flatnonzero(np.r_[s[1:] != s[:-1], True])  # last index of each tie group
+    pos = positive[order].astype(float)
+
+    def groups(w):
+        w = w[:, order]
+        tp = np.cumsum(w * pos, axis=1)[:, ends]
+        fp = np.cumsum(w * (1 - pos), axis=1)[:, ends]
+        return tp, fp
+
+    if name == "roc_auc_score":
+        def stat(w):
+            tp, fp = groups(w)
+            n_pos, n_neg = tp[:, -1:], fp[:, -1:]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                tpr = np.concatenate([np.zeros_like(n_pos), tp / n_pos], axis=1)
+                fpr = np.concatenate([np.zeros_like(n_neg), fp / n_neg], axis=1)
+                auc = np.sum(np.diff(fpr, axis=1) * (tpr[:, 1:] + tpr[:, :-1]) / 2, axis=1)
+            return np.where((n_pos[:, 0] > 0) & (n_neg[:, 0] > 0), auc, np.nan)
+    elif name == "average_precision_score":
+        def stat(w):
+            tp, fp = groups(w)
+            n_pos = tp[:, -1:]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                precision = np.where(tp + fp > 0, tp / (tp + fp), 0.0)
+                recall = np.concatenate([np.zeros_like(n_pos), tp / n_pos], axis=1)
+                ap = np.sum(np.diff(recall, axis=1) * precision, axis=1)
+            return np.where(n_pos[:, 0] > 0, ap, np.nan)
+    else:
+        return None
+    return _WeightedKernel(n, stat)
+
+
+def ratio_kernel(numerator, denominator, transform):
+    """``transform(sum(w * numerator) / sum(w * denominator))``: perplexity, bits per byte."""
+    num = np.asarray(numerator, dtype=float)
+    den = np.asarray(denominator, dtype=float)
+
+    def stat(w):
+        return transform((w @ num) / (w @ den))
+
+    return _WeightedKernel(num.shape[0], stat)
