@@ -22,7 +22,8 @@ import warnings
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-__all__ = ["METHODS", "bootstrap", "check_bootstrap_options", "label_kernel", "score_kernel"]
+__all__ = ["METHODS", "bootstrap", "check_bootstrap_options", "label_kernel", "min_kernel",
+           "percentile_intervals", "ratio_kernel", "score_kernel"]
 
 METHODS = ("percentile", "bca")
 _CHUNK_ELEMENTS = 2_000_000  # indices drawn per chunk; fixed, so that a seed gives one answer
@@ -315,3 +316,33 @@ def ratio_kernel(numerator, denominator, transform):
         return transform((w @ num) / (w @ den))
 
     return _WeightedKernel(num.shape[0], stat)
+
+
+def min_kernel(a, b):
+    """The smaller of two weighted kernels' values (NaN only where both are NaN)."""
+    return _WeightedKernel(a.n, lambda w: np.fmin(a._stat(w), b._stat(w)))
+
+
+def percentile_intervals(kernels, n, *, confidence_level, n_resamples, rng):
+    """Percentile intervals of several weighted kernels on the *same* resamples.
+
+    Returns a list of ``(low, high)``; with the same ``rng`` each equals what
+    :func:`bootstrap` gives for that kernel alone.
+    """
+    dists = np.empty((len(kernels), n_resamples))
+    done = 0
+    for idx in _index_chunks(rng, n, n_resamples):
+        w = _weights(idx, n)
+        for j, k in enumerate(kernels):
+            dists[j, done:done + len(idx)] = k._stat(w)
+        done += len(idx)
+    alpha = (1 - confidence_level) / 2
+    out = []
+    for d in dists:
+        d = d[np.isfinite(d)]
+        if d.size == 0:
+            out.append((float("nan"), float("nan")))
+        else:
+            low, high = np.quantile(d, [alpha, 1 - alpha])
+            out.append((float(low), float(high)))
+    return out
