@@ -533,3 +533,13 @@ def test_card_verdict_uses_the_interval():
     assert many["accuracy"].verdict == "good"
     with pytest.raises(ValueError, match="confidence_level=2"):
         report_card(y_true, y_pred, pos_label="spam", confidence_level=2)
+
+
+def test_bca_at_the_edge_falls_back_to_percentile():
+    y = [1] * 30
+    ci = confidence_interval(lm.accuracy_score, y, y, method="bca", n_resamples=200)
+    assert ci.low == ci.high == 1.0
+    y_pred = [1] * 29 + [0]  # the estimate 29/30 is not at the edge: BCa is defined
+    ci = confidence_interval(lm.accuracy_score, y, y_pred, method="bca", n_resamples=500,
+                             random_state=0)
+    assert ci.low < 29 / 30 <= ci.high

@@ -124,23 +124,32 @@ def bootstrap(kernels, n, *, confidence_level, n_resamples, method, rng, combine
 
 
 def _bca_levels(kernels, combine, estimate, dist, alpha):
-    """Efron's bias-corrected and accelerated levels (as scipy.stats.bootstrap computes them)."""
+    """Efron's bias-corrected and accelerated levels (the formulas scipy.stats.bootstrap uses).
+
+    Where BCa is undefined (every resample on one side of the estimate, e.g. an accuracy of
+    100 %), the percentile levels are used, with a warning; a constant distribution gives the
+    constant.
+    """
+    percentile = np.array([alpha, 1 - alpha])
+    if dist.min() == dist.max():
+        return percentile
     frac_below = np.mean(dist < estimate)
-    z0 = ndtri(frac_below)  # -inf / +inf when the whole distribution lies on one side
     jack = np.asarray(combine(*(k.jackknife() for k in kernels)), dtype=float)
     jack = jack[np.isfinite(jack)]
-    if jack.size < 2:
-        return np.array([np.nan, np.nan])
+    if not 0 < frac_below < 1 or jack.size < 2:
+        warnings.warn(
+            "the BCa interval is undefined here (the estimate lies at the edge of the "
+            "bootstrap distribution); the percentile interval is returned instead.",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+        return percentile
+    z0 = ndtri(frac_below)
     d = jack.mean() - jack
     denom = 6.0 * np.sum(d**2) ** 1.5
     a = float(np.sum(d**3) / denom) if denom > 0 else 0.0
-    z = ndtri(np.array([alpha, 1 - alpha]))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        levels = ndtr(z0 + (z0 + z) / (1 - a * (z0 + z)))
-    if not np.isfinite(z0):
-        # every resample on one side of the estimate: BCa is undefined; scipy returns NaN
-        return np.array([np.nan, np.nan])
-    return levels
+    z = ndtri(percentile)
+    return ndtr(z0 + (z0 + z) / (1 - a * (z0 + z)))
 
 
 # --------------------------------------------------------------------------------------
