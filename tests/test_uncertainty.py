@@ -152,7 +152,7 @@ def test_undefined_resamples_are_left_out_with_a_warning():
                                  random_state=0)
     assert 0 < ci.n_undefined < 500
     assert np.isnan(ci.bootstrap_distribution).sum() == ci.n_undefined
-    assert ci.low == ci.high == 1.0
+    assert ci.low == pytest.approx(1.0) and ci.high == pytest.approx(1.0)
 
 
 @pytest.mark.parametrize(

@@ -3,10 +3,11 @@
 A statistic is wrapped in a *kernel*: an object that gives its value on the original sample
 (``point``), on resamples given as index arrays of shape ``(m, n)`` (``resampled``) and on the
 ``n`` leave-one-out samples (``jackknife``, for BCa). Metrics whose value is a function of a
-few weighted sums (the confusion matrix of label metrics, the ranked counts of ROC AUC and
-average precision, the summed NLL / tokens / bytes of perplexity) have vectorised kernels: a
-resample is the vector of how often each sample was drawn, and every statistic of every
-resample comes out of a few array operations. Any other metric is called once per resample.
+few counts or sums (the confusion matrix of label metrics, the counts per tied score and
+class of ROC AUC and average precision, the summed NLL / tokens / bytes of perplexity) have
+vectorised kernels: a chunk of resamples is counted with one ``bincount`` and every statistic
+of every resample comes out of a few array operations. Any other metric is called once per
+resample.
 
 Both kinds see the same resamples for the same seed, so a vectorised kernel and the generic
 one give the same interval (checked in the tests); and every vectorised kernel checks its own
@@ -157,36 +158,69 @@ def _bca_levels(kernels, combine, estimate, dist, alpha):
 # --------------------------------------------------------------------------------------
 
 
-def _weights(idx, n):
-    """How often each of the ``n`` samples was drawn in each resample: shape (m, n)."""
-    m = idx.shape[0]
-    flat = (idx + n * np.arange(m)[:, None]).ravel()
-    return np.bincount(flat, minlength=m * n).reshape(m, n).astype(float)
+class _CountKernel:
+    """A statistic of the counts of ``K`` categories, one category per sample (vectorised).
 
+    A resample is summarised by how many of its samples fall in each category (one
+    ``bincount``); a leave-one-out sample by the full counts less one, and there are at most
+    ``K`` distinct ones.
+    """
 
-def _leave_one_out(n):
-    """Yield leave-one-out weight matrices, a chunk of rows at a time."""
-    rows = max(1, _CHUNK_ELEMENTS // n)
-    for start in range(0, n, rows):
-        stop = min(n, start + rows)
-        w = np.ones((stop - start, n))
-        w[np.arange(stop - start), np.arange(start, stop)] = 0.0
-        yield w
-
-
-class _WeightedKernel:
-    """A statistic that is a function of per-sample weights (vectorised)."""
-
-    def __init__(self, n, stat):
-        self.n = n
-        self._stat = stat  # (m, n) weights -> (m,) values
-        self.point = float(stat(np.ones((1, n)))[0])
+    def __init__(self, codes, k, stat):
+        self.codes = np.asarray(codes, dtype=np.int64)
+        self.n, self.k = self.codes.shape[0], k
+        self._stat = stat  # (m, k) counts -> (m,) values
+        self._full = np.bincount(self.codes, minlength=k).astype(float)
+        self.point = float(stat(self._full[None, :])[0])
 
     def resampled(self, idx):
-        return self._stat(_weights(idx, self.n))
+        m = idx.shape[0]
+        flat = (self.codes[idx] + self.k * np.arange(m)[:, None]).ravel()
+        return self._stat(np.bincount(flat, minlength=m * self.k).reshape(m, self.k)
+                          .astype(float))
 
     def jackknife(self):
-        return np.concatenate([self._stat(w) for w in _leave_one_out(self.n)])
+        present = np.flatnonzero(self._full)
+        values = np.full(self.k, np.nan)
+        rows = max(1, _CHUNK_ELEMENTS // self.k)
+        for start in range(0, present.size, rows):
+            cats = present[start:start + rows]
+            counts = np.repeat(self._full[None, :], cats.size, axis=0)
+            counts[np.arange(cats.size), cats] -= 1
+            values[cats] = self._stat(counts)
+        return values[self.codes]
+
+
+class _RatioKernel:
+    """``transform(sum(numerator) / sum(denominator))`` over the resampled items."""
+
+    def __init__(self, numerator, denominator, transform):
+        self.num = np.asarray(numerator, dtype=float)
+        self.den = np.asarray(denominator, dtype=float)
+        self.n = self.num.shape[0]
+        self.transform = transform
+        self.point = float(transform(self.num.sum() / self.den.sum()))
+
+    def resampled(self, idx):
+        return self.transform(self.num[idx].sum(axis=1) / self.den[idx].sum(axis=1))
+
+    def jackknife(self):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self.transform((self.num.sum() - self.num) / (self.den.sum() - self.den))
+
+
+class _MinKernel:
+    """The smaller of two kernels' values (NaN only where both are NaN)."""
+
+    def __init__(self, a, b):
+        self.a, self.b, self.n = a, b, a.n
+        self.point = float(np.fmin(a.point, b.point))
+
+    def resampled(self, idx):
+        return np.fmin(self.a.resampled(idx), self.b.resampled(idx))
+
+    def jackknife(self):
+        return np.fmin(self.a.jackknife(), self.b.jackknife())
 
 
 class GenericKernel:
@@ -194,6 +228,7 @@ class GenericKernel:
 
     def __init__(self, metric, yt, y, kwargs, point):
         self.metric, self.yt, self.y, self.kwargs = metric, yt, y, kwargs
+        self.n = len(yt)
         self.point = point
 
     def _call(self, sel):
@@ -208,10 +243,9 @@ class GenericKernel:
         return np.array([self._call(row) for row in idx])
 
     def jackknife(self):
-        n = len(self.yt)
-        keep = np.ones(n, dtype=bool)
-        out = np.empty(n)
-        for i in range(n):
+        keep = np.ones(self.n, dtype=bool)
+        out = np.empty(self.n)
+        for i in range(self.n):
             keep[i] = False
             out[i] = self._call(keep)
             keep[i] = True
@@ -228,22 +262,19 @@ def label_kernel(name, yt, yp, *, pos_label=None, zero_division="warn"):
     """A vectorised kernel for a label metric of the confusion matrix, or None."""
     classes = np.unique(np.concatenate([yt, yp]))
     k = classes.size
-    n = yt.shape[0]
     codes = np.searchsorted(classes, yt) * k + np.searchsorted(classes, yp)
-    onehot = np.zeros((n, k * k))
-    onehot[np.arange(n), codes] = 1.0
     zd = 0.0 if isinstance(zero_division, str) else float(zero_division)
 
-    def counts(w):
-        return (w @ onehot).reshape(-1, k, k)  # (m, true, pred)
+    def matrix(c):
+        return c.reshape(-1, k, k)  # (m, true, pred)
 
     if name in ("precision_score", "recall_score", "f1_score"):
         if k > 2 or pos_label not in classes.tolist():
             return None
         p = int(np.searchsorted(classes, pos_label))
 
-        def stat(w):
-            c = counts(w)
+        def stat(counts):
+            c = matrix(counts)
             tp = c[:, p, p]
             fp = c[:, :, p].sum(axis=1) - tp
             fn = c[:, p, :].sum(axis=1) - tp
@@ -253,18 +284,18 @@ def label_kernel(name, yt, yp, *, pos_label=None, zero_division="warn"):
                 return _safe_div(tp, tp + fn, zd)
             return _safe_div(2 * tp, 2 * tp + fp + fn, zd)
     elif name == "accuracy_score":
-        def stat(w):
-            c = counts(w)
+        def stat(counts):
+            c = matrix(counts)
             return np.trace(c, axis1=1, axis2=2) / c.sum(axis=(1, 2))
     elif name == "balanced_accuracy_score":
-        def stat(w):
-            c = counts(w)
+        def stat(counts):
+            c = matrix(counts)
             with np.errstate(divide="ignore", invalid="ignore"):
                 per_class = np.diagonal(c, axis1=1, axis2=2) / c.sum(axis=2)
                 return np.nanmean(per_class, axis=1)
     elif name == "matthews_corrcoef":
-        def stat(w):
-            c = counts(w)
+        def stat(counts):
+            c = matrix(counts)
             t_sum, p_sum = c.sum(axis=2), c.sum(axis=1)
             n_s = t_sum.sum(axis=1)
             correct = np.trace(c, axis1=1, axis2=2)
@@ -276,26 +307,29 @@ def label_kernel(name, yt, yp, *, pos_label=None, zero_division="warn"):
                 return np.where(den > 0, cov_tp / np.sqrt(den), 0.0)
     else:
         return None
-    return _WeightedKernel(n, stat)
+    return _CountKernel(codes, k * k, stat)
 
 
 def score_kernel(name, positive, y_score):
-    """A vectorised kernel for ROC AUC or average precision of binary ``positive`` (bool)."""
-    n = y_score.shape[0]
-    order = np.argsort(-y_score, kind="stable")
-    s = y_score[order]
-    ends = np.flatnonzero(np.r_[s[1:] != s[:-1], True])  # last index of each tie group
-    pos = positive[order].astype(float)
+    """A vectorised kernel for ROC AUC or average precision of binary ``positive`` (bool).
 
-    def groups(w):
-        w = w[:, order]
-        tp = np.cumsum(w * pos, axis=1)[:, ends]
-        fp = np.cumsum(w * (1 - pos), axis=1)[:, ends]
+    Samples with the same score form one group (ties); the categories are (group, class),
+    groups in descending order of score, so cumulative sums give the true and false positives
+    at every threshold.
+    """
+    y_score = np.asarray(y_score, dtype=float)
+    distinct = np.unique(y_score)[::-1]                      # descending
+    group = np.searchsorted(-distinct, -y_score)             # 0 = highest score
+    codes = 2 * group + np.asarray(positive, dtype=bool)     # (group, negative=0/positive=1)
+
+    def rates(counts):
+        tp = np.cumsum(counts[:, 1::2], axis=1)
+        fp = np.cumsum(counts[:, 0::2], axis=1)
         return tp, fp
 
     if name == "roc_auc_score":
-        def stat(w):
-            tp, fp = groups(w)
+        def stat(counts):
+            tp, fp = rates(counts)
             n_pos, n_neg = tp[:, -1:], fp[:, -1:]
             with np.errstate(divide="ignore", invalid="ignore"):
                 tpr = np.concatenate([np.zeros_like(n_pos), tp / n_pos], axis=1)
@@ -303,8 +337,8 @@ def score_kernel(name, positive, y_score):
                 auc = np.sum(np.diff(fpr, axis=1) * (tpr[:, 1:] + tpr[:, :-1]) / 2, axis=1)
             return np.where((n_pos[:, 0] > 0) & (n_neg[:, 0] > 0), auc, np.nan)
     elif name == "average_precision_score":
-        def stat(w):
-            tp, fp = groups(w)
+        def stat(counts):
+            tp, fp = rates(counts)
             n_pos = tp[:, -1:]
             with np.errstate(divide="ignore", invalid="ignore"):
                 precision = np.where(tp + fp > 0, tp / (tp + fp), 0.0)
@@ -313,27 +347,21 @@ def score_kernel(name, positive, y_score):
             return np.where(n_pos[:, 0] > 0, ap, np.nan)
     else:
         return None
-    return _WeightedKernel(n, stat)
+    return _CountKernel(codes, 2 * distinct.size, stat)
 
 
 def ratio_kernel(numerator, denominator, transform):
-    """``transform(sum(w * numerator) / sum(w * denominator))``: perplexity, bits per byte."""
-    num = np.asarray(numerator, dtype=float)
-    den = np.asarray(denominator, dtype=float)
-
-    def stat(w):
-        return transform((w @ num) / (w @ den))
-
-    return _WeightedKernel(num.shape[0], stat)
+    """``transform(sum(numerator) / sum(denominator))``: perplexity, bits per byte."""
+    return _RatioKernel(numerator, denominator, transform)
 
 
 def min_kernel(a, b):
-    """The smaller of two weighted kernels' values (NaN only where both are NaN)."""
-    return _WeightedKernel(a.n, lambda w: np.fmin(a._stat(w), b._stat(w)))
+    """The smaller of two kernels' values (NaN only where both are NaN)."""
+    return _MinKernel(a, b)
 
 
 def percentile_intervals(kernels, n, *, confidence_level, n_resamples, rng):
-    """Percentile intervals of several weighted kernels on the *same* resamples.
+    """Percentile intervals of several kernels on the *same* resamples.
 
     Returns a list of ``(low, high)``; with the same ``rng`` each equals what
     :func:`bootstrap` gives for that kernel alone.
@@ -341,9 +369,8 @@ def percentile_intervals(kernels, n, *, confidence_level, n_resamples, rng):
     dists = np.empty((len(kernels), n_resamples))
     done = 0
     for idx in _index_chunks(rng, n, n_resamples):
-        w = _weights(idx, n)
         for j, k in enumerate(kernels):
-            dists[j, done:done + len(idx)] = k._stat(w)
+            dists[j, done:done + len(idx)] = k.resampled(idx)
         done += len(idx)
     alpha = (1 - confidence_level) / 2
     out = []
