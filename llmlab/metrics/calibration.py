@@ -171,6 +171,13 @@ def contextual_calibration(label_logprobs, content_free_logprobs):
     (the paper's ``W = diag(p_cf)^-1``, ``b = 0``). With several content-free inputs, ``p_cf``
     is the mean of their label probabilities.
 
+    With two labels the correction is a monotone map of the positive label's probability: it
+    moves the effective threshold and changes the calibration (ECE), never the ranking (ROC
+    AUC, average precision), and a threshold chosen on validation data gives the same
+    predictions with or without it. It helps where the label-word bias is unwanted (zero-shot
+    prompting); on a model trained on the task, whose "bias" is the learned class prior, it
+    can make calibration worse (``benchmarks/uncertainty_figures.py`` measures both).
+
     Parameters
     ----------
     label_logprobs : array-like of shape (n_texts, n_labels)
