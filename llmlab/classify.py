@@ -10,6 +10,15 @@ Each text is one request to the scoring core (:mod:`llmlab.scoring`), the labels
 continuations: the prompt runs once, single-token labels (" ham" and " spam" for the bundled
 models) are read off its last position, and longer labels continue from its cached keys and
 values. Batching never changes a score beyond float rounding.
+
+Two options fix what a zero-shot label-likelihood classifier gets wrong (both off by default):
+
+* ``content_free="N/A"`` applies contextual calibration (Zhao et al., 2021, "Calibrate Before
+  Use"): the content-free input is scored through the same template, and its label
+  probabilities, the model's bias towards each label word, are divided out of every text's
+  (:func:`llmlab.metrics.contextual_calibration`);
+* ``threshold=`` takes a threshold chosen on a validation split for a stated criterion
+  (:func:`llmlab.metrics.choose_threshold`) instead of 0.5.
 """
 
 from __future__ import annotations
@@ -19,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from llmlab.metrics.calibration import contextual_calibration
 from llmlab.prompts import LABEL_TEMPLATE, SPAM_LABELS, SPAM_TEMPLATE
 from llmlab.scoring import check_batch_size, check_texts, continuation_requests, score_requests
 
@@ -43,6 +53,10 @@ class ClassificationResult:
         Predicted labels: for two labels, the positive one where ``y_score >= threshold``;
         for more, the most likely label.
     threshold : float
+    content_free : tuple of str
+        The content-free inputs of contextual calibration (empty: not calibrated).
+    content_free_logprobs : ndarray of shape (n_content_free, n_labels) or None
+        Their label log-likelihoods; ``label_logprobs`` stay the model's raw ones.
     """
 
     labels: tuple
@@ -51,11 +65,25 @@ class ClassificationResult:
     y_score: np.ndarray
     y_pred: list
     threshold: float
+    content_free: tuple = ()
+    content_free_logprobs: np.ndarray | None = None
 
     @property
     def probabilities(self) -> np.ndarray:
-        """Per-label probabilities, normalised over ``labels`` (rows sum to 1)."""
-        return _softmax(self.label_logprobs)
+        """Per-label probabilities, normalised over ``labels`` (rows sum to 1).
+
+        With contextual calibration, the calibrated ones (what ``y_score`` is made of).
+        """
+        if self.content_free_logprobs is None:
+            return _softmax(self.label_logprobs)
+        return contextual_calibration(self.label_logprobs, self.content_free_logprobs)[0]
+
+    @property
+    def content_free_probabilities(self) -> np.ndarray | None:
+        """The label probabilities divided out by contextual calibration (None without it)."""
+        if self.content_free_logprobs is None:
+            return None
+        return contextual_calibration(self.label_logprobs[:0], self.content_free_logprobs)[1]
 
     def predict(self, threshold: float) -> list:
         """Predictions at another threshold on ``y_score`` (two labels only)."""
@@ -113,6 +141,7 @@ def classify(
     template=SPAM_TEMPLATE,
     label_template=LABEL_TEMPLATE,
     threshold=0.5,
+    content_free=None,
     batch_size=16,
     progress=False,
 ):
@@ -133,7 +162,13 @@ def classify(
     label_template : str, default=" {label}"
         What follows the prompt for each label.
     threshold : float, default=0.5
-        Two labels: predict ``positive`` where ``y_score >= threshold``.
+        Two labels: predict ``positive`` where ``y_score >= threshold``. Choose it on a
+        validation split with :func:`llmlab.metrics.choose_threshold`.
+    content_free : str or sequence of str, default=None
+        Contextual calibration: content-free inputs (e.g. ``"N/A"``, or
+        ``("N/A", "", "[MASK]")`` as in the paper) scored through the same ``template``;
+        their mean label probabilities are divided out of every text's before ``y_score``
+        and ``y_pred`` are computed. ``None`` (default) leaves the scores as they are.
     batch_size : int, default=16
         Sequences per forward pass (speed and memory only).
     progress : bool, default=False
@@ -156,10 +191,11 @@ def classify(
     texts, labels = _check_args(texts, labels, positive, template, label_template)
     _check_threshold(threshold)
     check_batch_size(batch_size)
+    content_free = _check_content_free(content_free)
 
-    prompts = tokenizer([template.format(text=t) for t in texts], add_special_tokens=True)[
-        "input_ids"
-    ]
+    prompts = tokenizer(
+        [template.format(text=t) for t in [*texts, *content_free]], add_special_tokens=True
+    )["input_ids"]
     conts = tokenizer(
         [label_template.format(label=lab) for lab in labels], add_special_tokens=False
     )["input_ids"]
@@ -174,8 +210,12 @@ def classify(
         tokenizer=tokenizer,
     )
     scores = np.array([[float(lp.sum()) for lp in row] for row in scored], dtype=np.float64)
+    scores, cf_scores = scores[: len(texts)], scores[len(texts):]
 
-    probs = _softmax(scores)
+    if content_free:
+        probs = contextual_calibration(scores, cf_scores)[0]
+    else:
+        probs = _softmax(scores)
     pos = labels.index(positive)
     y_score = probs[:, pos]
     if len(labels) == 2:
@@ -190,4 +230,23 @@ def classify(
         y_score=y_score,
         y_pred=y_pred,
         threshold=float(threshold),
+        content_free=content_free,
+        content_free_logprobs=cf_scores if content_free else None,
     )
+
+
+def _check_content_free(content_free) -> tuple:
+    if content_free is None:
+        return ()
+    if isinstance(content_free, str):
+        return (content_free,)
+    try:
+        items = tuple(content_free)
+    except TypeError:
+        items = None
+    if not items or any(not isinstance(c, str) for c in items):
+        raise ValueError(
+            f"content_free={content_free!r} must be None, a string such as 'N/A', or a "
+            f"non-empty sequence of strings such as ('N/A', '', '[MASK]')."
+        )
+    return items

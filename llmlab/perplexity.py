@@ -53,6 +53,9 @@ class PerplexityResult:
         One perplexity per input text.
     per_text_nll, per_text_tokens : list
         Each text's summed NLL and number of scored tokens.
+    per_text_bytes : list of int
+        Each text's UTF-8 bytes (they sum to ``n_bytes``); with the two above, what
+        :func:`llmlab.metrics.perplexity_interval` resamples, text by text.
     nll_stderr : float
         Standard error of the mean token NLL, from the per-token variance (the tokens are
         treated as independent draws, as llama.cpp's perplexity tool does; neighbouring tokens
@@ -69,6 +72,7 @@ class PerplexityResult:
     max_length: int = 0
     stride: int = 0
     n_windows: int = 0
+    per_text_bytes: list = field(default_factory=list)
 
     @property
     def mean_nll(self) -> float:
@@ -217,10 +221,11 @@ def perplexity(
         stderr = math.sqrt(var / n_tokens)
     else:
         stderr = float("nan")
+    bytes_text = [len(t.encode("utf-8")) for t in texts]
     return PerplexityResult(
         nll=total_nll,
         n_tokens=n_tokens,
-        n_bytes=sum(len(t.encode("utf-8")) for t in texts),
+        n_bytes=sum(bytes_text),
         per_text=[math.exp(n / c) for n, c in zip(nll_text, count_text)],
         per_text_nll=nll_text,
         per_text_tokens=count_text,
@@ -228,4 +233,5 @@ def perplexity(
         max_length=max_length,
         stride=stride,
         n_windows=len(requests),
+        per_text_bytes=bytes_text,
     )

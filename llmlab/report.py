@@ -3,8 +3,16 @@
 The metrics themselves are computed by :mod:`llmlab.metrics` (scikit-learn underneath); this
 module judges and presents them. Each row of a card comes from one entry of :data:`ROWS`, a
 table of row specifications: the metric, which direction is better, its unit, the rule when
-it has no threshold, and its caveat. Verdicts use :data:`THRESHOLDS` (the seed lesson's lines,
-which a caller may override) and each threshold is printed with the caveat it needs.
+it has no threshold, its chance level and its caveat. Verdicts use :data:`THRESHOLDS` (the
+seed lesson's lines, which a caller may override) and each threshold is printed with the caveat
+it needs.
+
+A card computed from labels (or scores) also shows each metric's bootstrap confidence interval
+(:mod:`llmlab.metrics.uncertainty`, reproducible with ``random_state``), and then the verdict
+uses the interval, not the point: "good" or "bad" only when the whole interval is on that
+side of the line, "undecided" when it crosses a line. Metrics with a chance level (balanced
+accuracy, MCC, ROC AUC, average precision) are judged against it: "above chance", "chance"
+(the interval contains the chance level: not distinguishable from guessing) or "below chance".
 """
 
 from __future__ import annotations
@@ -22,7 +30,8 @@ from typing import Any
 import numpy as np
 from sklearn import metrics as _skm
 
-from llmlab.metrics.validation import check_prf_options, check_targets
+from llmlab.metrics import _bootstrap as _bs
+from llmlab.metrics.validation import check_prf_options, check_scores, check_targets
 
 __all__ = ["DIRECTIONS", "ROWS", "THRESHOLDS", "ReportCard", "ReportRow", "RowSpec",
            "report_card"]
@@ -60,6 +69,10 @@ class RowSpec:
         May use ``{pos}``, ``{majority}``, ``{n_positive}`` and ``{n_samples}``.
     caveat : str
         What the verdict does not tell you; may use the same fields.
+    chance : float, str or None, default=None
+        The value of guessing (e.g. 0.5 for ROC AUC), or the name of the card value that
+        holds it (``"positive_rate"`` for average precision). With an interval, the verdict
+        says whether the metric is distinguishable from it.
     """
 
     metric: str
@@ -67,6 +80,7 @@ class RowSpec:
     unit: str
     rule: str | None
     caveat: str
+    chance: float | str | None = None
 
 
 #: The rows of a report card, in the order they are printed.
@@ -99,6 +113,7 @@ ROWS: tuple[RowSpec, ...] = (
         "balanced_accuracy", "higher", "fraction",
         "no threshold; 50 % is chance for two classes",
         "Mean recall of the classes: not inflated by a large majority class.",
+        chance=0.5,
     ),
     RowSpec(
         "precision", "higher", "fraction", None,
@@ -122,6 +137,20 @@ ROWS: tuple[RowSpec, ...] = (
     RowSpec(
         "mcc", "higher", "signed", "no threshold; 0 chance, +1 perfect, -1 always wrong",
         "Uses all four cells of the confusion matrix; robust to imbalance.",
+        chance=0.0,
+    ),
+    RowSpec(
+        "roc_auc", "higher", "score", "no threshold; 0.5 is chance, 1 perfect",
+        "The chance that a random {pos} sample scores above a random other one: it judges "
+        "the scores at every threshold, not the threshold in use.",
+        chance=0.5,
+    ),
+    RowSpec(
+        "average_precision", "higher", "score",
+        "no threshold; chance is the positive rate{prevalence}",
+        "Mean precision over the recall levels of the score ranking; its chance level is the "
+        "share of {pos}, so compare it with that, not with 0.5.",
+        chance="positive_rate",
     ),
 )
 
@@ -135,10 +164,12 @@ _FORMATS = {
     "signed": lambda v: f"{v:+.3f}",
     "bits": lambda v: f"{v:.3f}",
     "number": lambda v: f"{v:.2f}",
+    "score": lambda v: f"{v:.3f}",
 }
 
 
-_VERDICTS = ("good", "borderline", "bad", "n/a")
+_VERDICTS = ("good", "borderline", "bad", "undecided", "above chance", "chance", "below chance",
+             "n/a")
 
 
 @dataclass(frozen=True)
@@ -151,12 +182,17 @@ class ReportRow:
         The metric's name, e.g. ``"accuracy"``.
     value : float
         Its value (NaN where it is undefined). Fractions are in [0, 1].
-    verdict : {'good', 'borderline', 'bad', 'n/a'}
-        What the course's thresholds say; ``'n/a'`` where no threshold applies.
+    verdict : {'good', 'borderline', 'bad', 'undecided', 'above chance', 'chance', \
+'below chance', 'n/a'}
+        What the course's thresholds say; with an interval, what the whole interval says
+        (``'undecided'``: it crosses a line). Rows with a chance level and an interval say
+        whether the metric is distinguishable from guessing. ``'n/a'`` where no rule applies.
     rule : str
         The rule that gave the verdict.
     caveat : str
         What the verdict does not tell you.
+    low, high : float or None
+        The bootstrap confidence interval (None when the card has none for this row).
     """
 
     metric: str
@@ -164,6 +200,8 @@ class ReportRow:
     verdict: str
     rule: str
     caveat: str
+    low: float | None = None
+    high: float | None = None
 
 
 def _format_value(metric: str, value: float) -> str:
@@ -171,6 +209,14 @@ def _format_value(metric: str, value: float) -> str:
         return "undefined"
     spec = _SPECS.get(metric)
     return _FORMATS[spec.unit if spec else "number"](value)
+
+
+def _format_interval(row) -> str:
+    if row.low is None:
+        return ""
+    if math.isnan(row.low):
+        return "undefined"
+    return f"[{_format_value(row.metric, row.low)}, {_format_value(row.metric, row.high)}]"
 
 
 def _plain(value):
@@ -196,6 +242,10 @@ class ReportCard:
         Number of samples and of positive samples, when the card was made from labels.
     pos_label : str, int or None
         The positive class, when the card was made from labels.
+    confidence_level : float or None
+        The level of the rows' intervals (None: the card has no intervals).
+    interval_note : str
+        How the intervals were computed (method, resamples, seed).
     """
 
     rows: list[ReportRow]
@@ -204,6 +254,8 @@ class ReportCard:
     n_samples: int | None = None
     n_positive: int | None = None
     pos_label: Any = None
+    confidence_level: float | None = None
+    interval_note: str = ""
 
     # -- access ------------------------------------------------------------------------
     def __getitem__(self, metric: str) -> ReportRow:
@@ -243,8 +295,9 @@ class ReportCard:
         Returns
         -------
         dict
-            ``{"title", "metrics": {metric: {"value", "verdict", "rule", "caveat"}},
-            "flags", "n_samples", "n_positive", "pos_label"}``.
+            ``{"title", "metrics": {metric: {"value", "verdict", "rule", "caveat", "low",
+            "high"}}, "flags", "n_samples", "n_positive", "pos_label", "confidence_level",
+            "interval_note"}``.
         """
         return {
             "title": self.title,
@@ -256,10 +309,12 @@ class ReportCard:
             "n_samples": self.n_samples,
             "n_positive": self.n_positive,
             "pos_label": _plain(self.pos_label),
+            "confidence_level": self.confidence_level,
+            "interval_note": self.interval_note,
         }
 
     def to_csv(self, path_or_buf=None) -> str | None:
-        """Write the rows as CSV (columns metric, value, verdict, rule, caveat).
+        """Write the rows as CSV (columns metric, value, low, high, verdict, rule, caveat).
 
         Parameters
         ----------
@@ -272,10 +327,11 @@ class ReportCard:
         """
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(["metric", "value", "verdict", "rule", "caveat"])
+        writer.writerow(["metric", "value", "low", "high", "verdict", "rule", "caveat"])
         for row in self.rows:
-            writer.writerow([row.metric, repr(float(row.value)), row.verdict, row.rule,
-                             row.caveat])
+            low, high = ("", "") if row.low is None else (repr(row.low), repr(row.high))
+            writer.writerow([row.metric, repr(float(row.value)), low, high, row.verdict,
+                             row.rule, row.caveat])
         text = buf.getvalue()
         if path_or_buf is None:
             return text
@@ -288,9 +344,15 @@ class ReportCard:
 
     def to_text(self, *, caveats: bool = True) -> str:
         """Render the card as a plain-text table (with its caveats and flags below)."""
-        header = ("metric", "value", "verdict", "rule")
-        body = [(r.metric, _format_value(r.metric, r.value), r.verdict, r.rule) for r in self.rows]
-        widths = [max(len(line[i]) for line in [header, *body]) for i in range(4)]
+        with_ci = self._has_intervals()
+        header = ("metric", "value", *((self._ci_header(),) if with_ci else ()), "verdict",
+                  "rule")
+        body = [
+            (r.metric, _format_value(r.metric, r.value),
+             *((_format_interval(r),) if with_ci else ()), r.verdict, r.rule)
+            for r in self.rows
+        ]
+        widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
 
         def fmt(line):
             return "  ".join(
@@ -303,6 +365,8 @@ class ReportCard:
             lines[0] += f" ({self.n_samples} samples, positive class {self.pos_label!r})"
         lines += [fmt(header), fmt(tuple("-" * w for w in widths))]
         lines += [fmt(line) for line in body]
+        if with_ci and self.interval_note:
+            lines += ["", self.interval_note]
         if self.flags:
             lines.append("")
             lines += [f"! {flag}" for flag in self.flags]
@@ -316,8 +380,19 @@ class ReportCard:
     def __str__(self) -> str:
         return self.to_text()
 
+    def _has_intervals(self) -> bool:
+        return any(r.low is not None for r in self.rows)
+
+    def _ci_header(self) -> str:
+        level = self.confidence_level if self.confidence_level is not None else 0.95
+        return f"{100 * level:g} % interval"
+
     def _repr_html_(self) -> str:
-        colours = {"good": "#d4edda", "borderline": "#fff3cd", "bad": "#f8d7da", "n/a": "#eeeeee"}
+        colours = {"good": "#d4edda", "borderline": "#fff3cd", "bad": "#f8d7da", "n/a": "#eeeeee",
+                   "undecided": "#fff3cd", "above chance": "#d4edda", "chance": "#f8d7da",
+                   "below chance": "#f8d7da"}
+        with_ci = self._has_intervals()
+        ci_head = f"<th>{html.escape(self._ci_header())}</th>" if with_ci else ""
         esc = html.escape
         title = esc(self.title)
         if self.n_samples is not None:
@@ -326,18 +401,21 @@ class ReportCard:
             '<div class="llmlab-report-card">',
             f"<h4>{title}</h4>",
             (
-                "<table><thead><tr><th>metric</th><th>value</th><th>verdict</th><th>rule</th>"
-                "<th>caveat</th></tr></thead><tbody>"
+                f"<table><thead><tr><th>metric</th><th>value</th>{ci_head}<th>verdict</th>"
+                f"<th>rule</th><th>caveat</th></tr></thead><tbody>"
             ),
         ]
         for r in self.rows:
             parts.append(
                 f"<tr><td>{esc(r.metric)}</td>"
                 f'<td style="text-align:right">{esc(_format_value(r.metric, r.value))}</td>'
-                f'<td style="background:{colours.get(r.verdict, "")}">{esc(r.verdict)}</td>'
+                + (f"<td>{esc(_format_interval(r))}</td>" if with_ci else "")
+                + f'<td style="background:{colours.get(r.verdict, "")}">{esc(r.verdict)}</td>'
                 f"<td>{esc(r.rule)}</td><td>{esc(r.caveat)}</td></tr>"
             )
         parts.append("</tbody></table>")
+        if with_ci and self.interval_note:
+            parts.append(f"<p><em>{esc(self.interval_note)}</em></p>")
         for flag in self.flags:
             parts.append(f'<p style="color:#a00"><strong>{esc(flag)}</strong></p>')
         parts.append("</div>")
@@ -436,6 +514,7 @@ def report_card(
     y_pred=None,
     *,
     pos_label=1,
+    y_score=None,
     perplexity=None,
     bits_per_byte=None,
     accuracy=None,
@@ -448,13 +527,31 @@ def report_card(
     baseline_accuracy=None,
     thresholds=None,
     title="Report card",
+    confidence_level=0.95,
+    n_resamples=9999,
+    random_state=0,
 ):
     """Judge a model's metrics with the course's thresholds, each with its caveat.
 
     Give labels (``y_true``, ``y_pred``, ``pos_label``) and the card computes accuracy,
     the always-majority baseline, the positive-class rate, balanced accuracy, precision,
-    recall, F1 and MCC. Or give the values you already have as keywords. Perplexity and
-    bits per byte can be added either way.
+    recall, F1 and MCC; give scores too (``y_score``) and it adds ROC AUC and average
+    precision. Or give the values you already have as keywords. Perplexity and bits per byte
+    can be added either way.
+
+    From labels, scores or a perplexity result, every metric comes with its bootstrap
+    confidence interval (percentile method; samples resampled, texts for perplexity) and the
+    verdict uses the interval, not the point:
+
+    * "good" / "bad" only when the whole interval is on that side of the line; "undecided"
+      when the interval crosses a line (the data cannot tell); "borderline" when it lies
+      between the lines;
+    * metrics with a chance level (balanced accuracy 50 %, MCC 0, ROC AUC 0.5, average
+      precision = the positive rate) are "above chance", "chance" (the interval contains
+      the chance level: not distinguishable from guessing; the card is flagged) or
+      "below chance".
+
+    Values given as keywords have no interval and are judged by the point.
 
     Verdicts (see :data:`THRESHOLDS`; "borderline" in between):
 
@@ -465,17 +562,22 @@ def report_card(
       them balanced (row ``pr_balance``, valued at the smaller of the two).
 
     The card is flagged with the **accuracy paradox** when accuracy is good but recall is
-    bad, and when accuracy is no better than always predicting the majority class.
+    bad, and when accuracy is no better than always predicting the majority class (both on
+    the point values).
 
     Parameters
     ----------
     y_true, y_pred : array-like of shape (n_samples,), default=None
-        Labels of a binary task. Give both or neither.
+        Labels of a binary task. ``y_pred`` may be left out when ``y_score`` is given.
     pos_label : str or int, default=1
         The positive (usually rare) class, e.g. ``"spam"``. Used with ``y_true``/``y_pred``.
+    y_score : array-like of shape (n_samples,), default=None
+        Score or probability of ``pos_label`` (e.g. ``classify(...).y_score``): adds ROC AUC
+        and average precision, with intervals.
     perplexity : float or object, default=None
         Corpus perplexity (>= 1). An object with ``.perplexity`` and ``.bits_per_byte``
-        attributes, such as the result of :func:`llmlab.perplexity`, fills both rows.
+        attributes, such as the result of :func:`llmlab.perplexity`, fills both rows; with
+        its per-text lists it also gives their intervals, resampling texts.
     bits_per_byte : float, default=None
         Bits per UTF-8 byte (>= 0).
     accuracy, precision, recall, f1, balanced_accuracy, positive_rate, baseline_accuracy : \
@@ -488,6 +590,13 @@ float, default=None
         Overrides of :data:`THRESHOLDS`, e.g. ``{"accuracy": {"good_above": 0.9}}``.
     title : str, default="Report card"
         The card's heading.
+    confidence_level : float or None, default=0.95
+        Level of the intervals; ``None`` computes none (verdicts by the point alone).
+    n_resamples : int, default=9999
+        Bootstrap resamples.
+    random_state : None, int or numpy.random.Generator, default=0
+        Seed of the resampling. A card is a record, so the default is fixed: the same inputs
+        give the same card. Pass ``None`` for a fresh draw.
 
     Returns
     -------
@@ -496,15 +605,16 @@ float, default=None
     Raises
     ------
     ValueError
-        If only one of ``y_true``/``y_pred`` is given, if labels and the same metric as a
-        keyword are both given, if the labels are not a valid binary task for ``pos_label``,
-        or if a value is out of range (e.g. ``accuracy=85``).
+        If ``y_true`` is given without ``y_pred`` or ``y_score`` (or the other way round), if
+        labels and the same metric as a keyword are both given, if the labels are not a valid
+        binary task for ``pos_label``, if a value is out of range (e.g. ``accuracy=85``), or
+        for bad interval options.
 
     Notes
     -----
     From labels, precision and recall are NaN ("undefined", verdict "n/a") where they are
     0/0: precision when nothing is predicted positive, recall when ``y_true`` has no positive
-    sample.
+    sample. Resamples on which a metric is undefined are left out of its interval.
 
     Examples
     --------
@@ -520,39 +630,68 @@ float, default=None
     0.98
     >>> print(card.to_text(caveats=False))  # doctest: +NORMALIZE_WHITESPACE
     Report card (100 samples, positive class 'spam')
-    metric                 value  verdict  rule
-    -----------------  ---------  -------  --------------------------------------------------------
-    perplexity             12.50  good     < 20 good, > 50 bad, else borderline
-    bits_per_byte          1.100  n/a      no threshold; lower is better
-    accuracy              98.0 %  good     > 85 % good, < 60 % bad, else borderline
-    baseline_accuracy     98.0 %  n/a      accuracy of always predicting the majority class 'ham'
-    positive_rate          2.0 %  n/a      share of y_true that is 'spam' (2 of 100)
-    balanced_accuracy     50.0 %  n/a      no threshold; 50 % is chance for two classes
-    precision          undefined  n/a      > 80 % good, else borderline
-    recall                 0.0 %  bad      > 80 % good, < 50 % bad, else borderline
-    f1                     0.0 %  n/a      no threshold; harmonic mean of precision and recall
-    pr_balance             0.0 %  bad      min(precision, recall); both good: good; recall bad: bad
-    mcc                   +0.000  n/a      no threshold; 0 chance, +1 perfect, -1 always wrong
+    metric                 value  95 % interval      verdict  rule
+    -----------------  ---------  -----------------  -------
+      --------------------------------------------------------
+    perplexity             12.50                     good     < 20 good, > 50 bad, else borderline
+    bits_per_byte          1.100                     n/a      no threshold; lower is better
+    accuracy              98.0 %  [95.0 %, 100.0 %]  good     > 85 % good, < 60 % bad, else
+      borderline
+    baseline_accuracy     98.0 %                     n/a      accuracy of always predicting the
+      majority class 'ham'
+    positive_rate          2.0 %                     n/a      share of y_true that is 'spam' (2 of
+      100)
+    balanced_accuracy     50.0 %  [50.0 %, 100.0 %]  chance   no threshold; 50 % is chance for two
+      classes
+    precision          undefined                     n/a      > 80 % good, else borderline
+    recall                 0.0 %  [0.0 %, 0.0 %]     bad      > 80 % good, < 50 % bad, else
+      borderline
+    f1                     0.0 %  [0.0 %, 0.0 %]     n/a      no threshold; harmonic mean of
+      precision and recall
+    pr_balance             0.0 %  [0.0 %, 0.0 %]     bad      min(precision, recall); both good:
+      good; recall bad: bad
+    mcc                   +0.000  [+0.000, +0.000]   chance   no threshold; 0 chance, +1 perfect, -1
+      always wrong
+    <BLANKLINE>
+    Intervals: 95 % percentile bootstrap over the 100 samples (9999 resamples, random_state=0).
     <BLANKLINE>
     ! accuracy paradox: accuracy 98.0 % is good but recall 0.0 % is bad; the model misses most
       'spam' samples.
     ! accuracy 98.0 % is no better than always predicting 'ham' (98.0 %).
+    ! not distinguishable from chance: balanced accuracy 50.0 %, 95 % interval [50.0 %, 100.0 %]
+      contains 50.0 %; MCC +0.000, 95 % interval [+0.000, +0.000] contains +0.000.
 
-    From values alone:
+    A classifier whose scores carry no signal:
+
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> y_true = rng.choice(["ham", "spam"], size=200)
+    >>> card = report_card(y_true, y_score=rng.random(200), pos_label="spam")
+    >>> card["roc_auc"].verdict, card["roc_auc"].low < 0.5 < card["roc_auc"].high
+    ('chance', True)
+
+    From values alone (no intervals):
 
     >>> report_card(perplexity=35.0, accuracy=0.9, recall=0.4).verdicts
     {'perplexity': 'borderline', 'accuracy': 'good', 'recall': 'bad'}
     """
 
     rules = _check_thresholds(thresholds)
+    rng = None
+    if confidence_level is not None:
+        rng = _bs.check_bootstrap_options(confidence_level, n_resamples, "percentile",
+                                          random_state)
+    seed_state = rng.bit_generator.state if rng is not None else None
 
-    # perplexity may be a result object carrying both numbers
+    # perplexity may be a result object carrying both numbers (and its per-text lists)
+    ppl_result = None
     if perplexity is not None and hasattr(perplexity, "perplexity"):
         if bits_per_byte is not None:
             raise ValueError(
                 "perplexity is a result object that already carries bits_per_byte; do not "
                 "pass bits_per_byte as well."
             )
+        ppl_result = perplexity
         bits_per_byte = getattr(perplexity, "bits_per_byte", None)
         perplexity = perplexity.perplexity
     values = {
@@ -570,13 +709,17 @@ float, default=None
     }
     values.update({k: _check_card_value(k, v, 0.0, 1.0) for k, v in given.items()})
     values["mcc"] = _check_card_value("mcc", mcc, -1.0, 1.0)
+    values["roc_auc"] = values["average_precision"] = None
 
     n_samples = n_positive = None
     card_pos_label = None
     majority = None
-    if (y_true is None) != (y_pred is None):
-        missing = "y_pred" if y_pred is None else "y_true"
-        raise ValueError(f"{missing} is missing: give both y_true and y_pred, or neither.")
+    kernels = {}  # metric -> weighted kernel over the samples, for the intervals
+    if y_true is None and (y_pred is not None or y_score is not None):
+        raise ValueError("y_true is missing: give y_true with y_pred (and/or y_score).")
+    if y_true is not None and y_pred is None and y_score is None:
+        raise ValueError("y_pred is missing: give both y_true and y_pred, or neither "
+                         "(or y_true and y_score).")
     if y_true is not None:
         clash = [k for k in (*given, "mcc") if values[k] is not None]
         if clash:
@@ -584,51 +727,153 @@ float, default=None
                 f"give either y_true and y_pred or the metric values, not both: "
                 f"{', '.join(f'{k}=' for k in clash)} would be computed from the labels."
             )
-        yt, yp, _, _, kind = check_targets(y_true, y_pred)
-        check_prf_options(
-            yt, yp, kind, labels=None, pos_label=pos_label, average="binary", zero_division=0.0
-        )
+        if y_pred is not None:
+            yt, yp, _, _, kind = check_targets(y_true, y_pred)
+            check_prf_options(
+                yt, yp, kind, labels=None, pos_label=pos_label, average="binary",
+                zero_division=0.0,
+            )
+        else:
+            yt = None
+        if y_score is not None:
+            yt_s, ys, _, _ = check_scores(y_true, y_score, pos_label=pos_label)
+            if yt is None:
+                yt = yt_s
+            elif yt.shape[0] != ys.shape[0]:
+                raise ValueError(
+                    f"y_pred and y_score have different lengths: {yt.shape[0]} and "
+                    f"{ys.shape[0]}; they must describe the same samples."
+                )
         counts = Counter(yt.tolist())
         majority, majority_count = max(counts.items(), key=lambda kv: (kv[1], repr(kv[0])))
         n_samples = int(yt.shape[0])
         n_positive = int(counts.get(pos_label, 0))
         card_pos_label = _plain(pos_label)
+        values.update(baseline_accuracy=majority_count / n_samples,
+                      positive_rate=n_positive / n_samples)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            values.update(
-                accuracy=float(_skm.accuracy_score(yt, yp)),
-                baseline_accuracy=majority_count / n_samples,
-                positive_rate=n_positive / n_samples,
-                balanced_accuracy=float(_skm.balanced_accuracy_score(yt, yp)),
-                precision=float(
-                    _skm.precision_score(yt, yp, pos_label=pos_label, zero_division=np.nan)
-                ),
-                recall=float(_skm.recall_score(yt, yp, pos_label=pos_label, zero_division=np.nan)),
-                f1=float(_skm.f1_score(yt, yp, pos_label=pos_label, zero_division=np.nan)),
-                mcc=float(_skm.matthews_corrcoef(yt, yp)),
-            )
+            if y_pred is not None:
+                values.update(
+                    accuracy=float(_skm.accuracy_score(yt, yp)),
+                    balanced_accuracy=float(_skm.balanced_accuracy_score(yt, yp)),
+                    precision=float(
+                        _skm.precision_score(yt, yp, pos_label=pos_label, zero_division=np.nan)
+                    ),
+                    recall=float(
+                        _skm.recall_score(yt, yp, pos_label=pos_label, zero_division=np.nan)
+                    ),
+                    f1=float(_skm.f1_score(yt, yp, pos_label=pos_label, zero_division=np.nan)),
+                    mcc=float(_skm.matthews_corrcoef(yt, yp)),
+                )
+                for metric, name in (("accuracy", "accuracy_score"),
+                                     ("balanced_accuracy", "balanced_accuracy_score"),
+                                     ("precision", "precision_score"),
+                                     ("recall", "recall_score"), ("f1", "f1_score"),
+                                     ("mcc", "matthews_corrcoef")):
+                    kernels[metric] = _bs.label_kernel(name, yt, yp, pos_label=pos_label,
+                                                       zero_division=np.nan)
+                kernels["pr_balance"] = _bs.min_kernel(kernels["precision"], kernels["recall"])
+            if y_score is not None:
+                positive = yt == pos_label
+                if 0 < n_positive < n_samples:
+                    values["roc_auc"] = float(_skm.roc_auc_score(positive, ys))
+                else:
+                    values["roc_auc"] = float("nan")
+                values["average_precision"] = (
+                    float(_skm.average_precision_score(positive, ys)) if n_positive
+                    else float("nan"))
+                for metric, name in (("roc_auc", "roc_auc_score"),
+                                     ("average_precision", "average_precision_score")):
+                    kernels[metric] = _bs.score_kernel(name, positive, np.asarray(ys, float))
 
     prec, rec = values["precision"], values["recall"]
-    verdicts = {m: _verdict(values[m], rules[m]) for m in rules}
     if prec is not None and rec is not None:
         defined = [v for v in (prec, rec) if not math.isnan(v)]
         values["pr_balance"] = min(defined) if defined else float("nan")
+    else:
+        values["pr_balance"] = None
+
+    # -- intervals ---------------------------------------------------------------------
+    intervals = {}
+    notes_ci = []
+    if rng is not None and kernels:
+        names = [m for m in kernels if values[m] is not None and not math.isnan(values[m])]
+        found = _bs.percentile_intervals([kernels[m] for m in names], n_samples,
+                                         confidence_level=confidence_level,
+                                         n_resamples=n_resamples, rng=rng)
+        intervals.update(zip(names, found))
+        notes_ci.append(f"over the {n_samples} samples")
+    if rng is not None and ppl_result is not None:
+        ppl_kernels = _perplexity_kernels(ppl_result)
+        if ppl_kernels:
+            rng_ppl = np.random.default_rng()
+            rng_ppl.bit_generator.state = seed_state  # the same seed as the samples'
+            names = list(ppl_kernels)
+            found = _bs.percentile_intervals([ppl_kernels[m] for m in names],
+                                             ppl_kernels[names[0]].n,
+                                             confidence_level=confidence_level,
+                                             n_resamples=n_resamples, rng=rng_ppl)
+            intervals.update(zip(names, found))
+            notes_ci.append(f"over the {ppl_kernels[names[0]].n} texts for perplexity")
+    interval_note = ""
+    if intervals:
+        seed = f", random_state={random_state}" if isinstance(random_state, int) else ""
+        interval_note = (f"Intervals: {100 * confidence_level:g} % percentile bootstrap "
+                         f"{' and '.join(notes_ci)} ({n_resamples} resamples{seed}).")
+
+    # -- verdicts ----------------------------------------------------------------------
+    verdicts, crossed = {}, {}
+    for m in rules:
+        if m in intervals:
+            verdicts[m], crossed[m] = _interval_verdict(values[m], intervals[m], rules[m])
+        else:
+            verdicts[m] = _verdict(values[m], rules[m])
+    if values["pr_balance"] is not None:
         if verdicts["recall"] == "bad":
             verdicts["pr_balance"] = "bad"
         elif math.isnan(prec) or math.isnan(rec):
             verdicts["pr_balance"] = "n/a"
+        elif verdicts["precision"] == verdicts["recall"] == "good":
+            verdicts["pr_balance"] = "good"
+        elif "undecided" in (verdicts["precision"], verdicts["recall"]):
+            verdicts["pr_balance"] = "undecided"
         else:
-            both = verdicts["precision"] == verdicts["recall"] == "good"
-            verdicts["pr_balance"] = "good" if both else "borderline"
-    else:
-        values["pr_balance"] = None
+            verdicts["pr_balance"] = "borderline"
+    chance_flags = []
+    for spec in ROWS:
+        if spec.chance is None or spec.metric not in intervals:
+            continue
+        level = values[spec.chance] if isinstance(spec.chance, str) else spec.chance
+        low, high = intervals[spec.metric]
+        if math.isnan(low) or level is None:
+            continue
+        if low > level:
+            verdicts[spec.metric] = "above chance"
+        elif high < level:
+            verdicts[spec.metric] = "below chance"
+        else:
+            verdicts[spec.metric] = "chance"
+            chance_flags.append((spec.metric, level))
 
     fields = {
         "pos": repr(card_pos_label) if card_pos_label is not None else "positive",
         "majority_named": f" {majority!r}" if majority is not None else "",
         "counts": f" ({n_positive} of {n_samples})" if n_samples is not None else "",
+        "prevalence": (f" ({_format_value('positive_rate', values['positive_rate'])})"
+                       if values["positive_rate"] is not None else ""),
     }
     notes = _caveat_notes(values, majority, fields["pos"])
+    for m, lines in crossed.items():
+        if not lines:
+            continue
+        low, high = intervals[m]
+        before, after = notes.get(m, ("", ""))
+        notes[m] = (
+            f"Undecided: the {100 * confidence_level:g} % interval "
+            f"[{_format_value(m, low)}, {_format_value(m, high)}] crosses the line at "
+            f"{' and '.join(_format_value(m, v) for v in lines)}; more samples would tell. "
+            + before, after)
     rows: list[ReportRow] = []
     for spec in ROWS:
         value = values[spec.metric]
@@ -638,13 +883,14 @@ float, default=None
                 else _rule_text(rules[spec.metric], percent=spec.unit == "fraction"))
         caveat = spec.caveat.format(**fields)
         before, after = notes.get(spec.metric, ("", ""))
+        low, high = intervals.get(spec.metric, (None, None))
         rows.append(ReportRow(spec.metric, value, verdicts.get(spec.metric, "n/a"), rule,
-                              before + caveat + after))
+                              before + caveat + after, low, high))
 
     acc, base = values["accuracy"], values["baseline_accuracy"]
     flags = []
-    if acc is not None and rec is not None and verdicts["accuracy"] == "good" \
-            and verdicts["recall"] == "bad":
+    if acc is not None and rec is not None and _verdict(acc, rules["accuracy"]) == "good" \
+            and _verdict(rec, rules["recall"]) == "bad":
         flags.append(
             f"accuracy paradox: accuracy {_format_value('accuracy', acc)} is good but "
             f"recall {_format_value('recall', rec)} is bad; the model misses most "
@@ -656,6 +902,16 @@ float, default=None
             f"accuracy {_format_value('accuracy', acc)} is no better than always predicting "
             f"{who} ({_format_value('accuracy', base)})."
         )
+    if chance_flags:
+        parts = []
+        for m, level in chance_flags:
+            low, high = intervals[m]
+            parts.append(
+                f"{m.replace('_', ' ').replace('roc auc', 'ROC AUC').replace('mcc', 'MCC')} "
+                f"{_format_value(m, values[m])}, {100 * confidence_level:g} % interval "
+                f"[{_format_value(m, low)}, {_format_value(m, high)}] contains "
+                f"{_format_value(m, level)}")
+        flags.append("not distinguishable from chance: " + "; ".join(parts) + ".")
 
     return ReportCard(
         rows=rows,
@@ -664,7 +920,34 @@ float, default=None
         n_samples=n_samples,
         n_positive=n_positive,
         pos_label=card_pos_label,
+        confidence_level=float(confidence_level) if intervals else None,
+        interval_note=interval_note,
     )
+
+
+def _perplexity_kernels(result) -> dict:
+    """Kernels resampling texts for perplexity and bits per byte, where the result allows."""
+    nll = getattr(result, "per_text_nll", None)
+    tokens = getattr(result, "per_text_tokens", None)
+    if nll is None or tokens is None or len(nll) < 2 or len(nll) != len(tokens):
+        return {}
+    out = {"perplexity": _bs.ratio_kernel(nll, tokens, np.exp)}
+    nbytes = getattr(result, "per_text_bytes", None)
+    if nbytes is not None and len(nbytes) == len(nll):
+        out["bits_per_byte"] = _bs.ratio_kernel(nll, nbytes, lambda x: x / math.log(2))
+    return out
+
+
+def _interval_verdict(value, interval, rule):
+    """The verdict of a whole interval, and the lines it crosses (for 'undecided')."""
+    low, high = interval
+    if value is None or math.isnan(value) or math.isnan(low):
+        return _verdict(value, rule), None
+    v_low, v_high = _verdict(low, rule), _verdict(high, rule)
+    if v_low == v_high:
+        return v_low, None
+    lines = sorted({v for v in rule.values() if low <= v <= high})
+    return "undecided", lines
 
 
 def _caveat_notes(values, majority, pos) -> dict:

@@ -25,7 +25,10 @@ def test_report_prints_card_and_writes_outputs(tmp_path, capsys):
     for metric in ("perplexity", "bits_per_byte", "accuracy", "recall", "precision"):
         assert metric in out
     assert "bits per byte" in out and "memory footprint" in out
-    for name in ("confusion_matrix.png", "precision_recall.png", "report.txt", "report.json"):
+    assert "95 % interval" in out and "roc_auc" in out and "random_state=0" in out
+    assert "expected calibration error" in out
+    for name in ("confusion_matrix.png", "precision_recall.png", "reliability.png",
+                 "report.txt", "report.json"):
         assert (tmp_path / name).stat().st_size > 0
     assert (tmp_path / "confusion_matrix.png").read_bytes()[:4] == b"\x89PNG"
     data = json.loads((tmp_path / "report.json").read_text())
@@ -38,6 +41,25 @@ def test_report_prints_card_and_writes_outputs(tmp_path, capsys):
     pred = llmlab.classify(model, tok, texts[:60]).y_pred
     acc = sum(a == b for a, b in zip(y_true[:60], pred)) / 60
     assert data["card"]["metrics"]["accuracy"]["value"] == pytest.approx(acc)
+    row = data["card"]["metrics"]["accuracy"]
+    assert row["low"] <= acc <= row["high"]
+    assert 0 <= data["expected_calibration_error"] <= 1
+    # the same seed prints the same card; the intervals are the library's
+    ci = llmlab.metrics.confidence_interval(llmlab.metrics.accuracy_score, y_true[:60], pred,
+                                            random_state=0)
+    assert (row["low"], row["high"]) == pytest.approx((ci.low, ci.high))
+
+
+def test_report_seed_and_level_options(capsys):
+    args = ["report", "--model", "tiny-llama", "--max-docs", "3", "--max-messages", "30",
+            "--quiet", "--n-resamples", "500", "--confidence-level", "0.9"]
+    assert cli.main([*args, "--seed", "3"]) == 0
+    first = capsys.readouterr().out
+    assert "90 % interval" in first and "500 resamples, random_state=3" in first
+    assert cli.main([*args, "--seed", "3"]) == 0
+    assert capsys.readouterr().out.split("evaluated in")[0] == first.split("evaluated in")[0]
+    with pytest.raises(SystemExit):
+        cli.main([*args, "--confidence-level", "95"])
 
 
 def test_report_quantized_8bit(capsys):

@@ -569,10 +569,22 @@ def test_accuracy_paradox_from_values_like_the_seed_quiz():
 def test_good_model_has_no_flags():
     y_true = ["ham"] * 8 + ["spam"] * 8
     y_pred = ["ham"] * 8 + ["spam"] * 7 + ["ham"]
-    card = report_card(y_true, y_pred, pos_label="spam")
+    # by the point alone (no intervals), 15 of 16 right is good
+    card = report_card(y_true, y_pred, pos_label="spam", confidence_level=None)
     assert card.flags == []
     assert card.verdicts["accuracy"] == "good"
     assert card.verdicts["pr_balance"] == "good"
+    # with its 95 % interval, 16 samples cannot tell: the interval crosses 85 %
+    card = report_card(y_true, y_pred, pos_label="spam")
+    assert card.flags == []
+    assert card["accuracy"].low < 0.85 < card["accuracy"].high
+    assert card.verdicts["accuracy"] == "undecided"
+    assert "crosses the line at 85.0 %" in card["accuracy"].caveat
+    assert card.verdicts["pr_balance"] == "undecided"
+    # ... and 10 times as many samples with the same error rate can
+    card = report_card(y_true * 10, y_pred * 10, pos_label="spam")
+    assert card["accuracy"].low > 0.85
+    assert card.verdicts["accuracy"] == "good"
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -642,8 +654,10 @@ def test_card_exports(tmp_path):
     assert list(d["metrics"]) == card.metrics
     assert d["metrics"]["perplexity"] == {
         "value": 18.0, "verdict": "good", "rule": card["perplexity"].rule,
-        "caveat": card["perplexity"].caveat,
+        "caveat": card["perplexity"].caveat, "low": None, "high": None,
     }
+    assert d["metrics"]["accuracy"]["low"] <= 0.75 <= d["metrics"]["accuracy"]["high"]
+    assert d["confidence_level"] == 0.95 and "random_state=0" in d["interval_note"]
     assert d["pos_label"] == "spam" and d["n_samples"] == 4
     rows = list(csv.DictReader(io.StringIO(card.to_csv())))
     assert [r["metric"] for r in rows] == card.metrics
@@ -674,5 +688,5 @@ def test_report_rows_are_a_table_whose_directions_agree_with_the_thresholds():
         assert DIRECTIONS[metric] == ("lower" if lower else "higher"), metric
     # every row a full card prints comes from the table, in its order
     card = report_card(["a", "b", "b", "a"], ["a", "b", "a", "a"], pos_label="b",
-                       perplexity=30.0, bits_per_byte=1.5)
+                       y_score=[0.2, 0.9, 0.4, 0.1], perplexity=30.0, bits_per_byte=1.5)
     assert card.metrics == [spec.metric for spec in ROWS]

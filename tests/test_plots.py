@@ -305,3 +305,46 @@ def test_memory_quality_bad_unit():
     disp = MemoryQualityDisplay(["a"], [1e6], [1.0])
     with pytest.raises(ValueError, match="unit='MB' is not supported"):
         disp.plot(unit="MB")
+
+
+# --------------------------------------------------------------------------------------
+# Reliability diagram
+# --------------------------------------------------------------------------------------
+
+
+def test_reliability_display_is_sklearns_curve_with_the_ece():
+    from sklearn.calibration import calibration_curve
+
+    from llmlab.metrics import expected_calibration_error
+    from llmlab.plots import ReliabilityDisplay
+
+    rng = np.random.default_rng(0)
+    y_prob = rng.random(200)
+    y_true = np.where(rng.random(200) < y_prob ** 2, "spam", "ham")
+    disp = ReliabilityDisplay.from_predictions(y_true, y_prob, pos_label="spam", n_bins=5,
+                                               name="tiny")
+    prob_true, prob_pred = calibration_curve(y_true == "spam", y_prob, n_bins=5)
+    np.testing.assert_allclose(disp.prob_true, prob_true)
+    np.testing.assert_allclose(disp.prob_pred, prob_pred)
+    assert disp.ece == pytest.approx(
+        expected_calibration_error(y_true, y_prob, pos_label="spam", n_bins=5))
+    assert disp.counts.sum() == 200 and len(disp.counts) == len(prob_true)
+    assert disp.line_.get_label() == f"tiny (ECE = {disp.ece:.3f})"
+    np.testing.assert_allclose(disp.line_.get_xdata(), prob_pred)
+    assert [t.get_text() for t in disp.count_texts_] == [str(c) for c in disp.counts]
+    assert disp.ax_.get_title() == "Reliability diagram"
+    # a second curve (e.g. after calibration) on the same axes
+    again = ReliabilityDisplay.from_predictions(y_true, y_prob ** 2, pos_label="spam",
+                                                n_bins=5, name="squared", ax=disp.ax_)
+    assert again.ax_ is disp.ax_ and len(disp.ax_.get_legend().get_texts()) >= 3
+
+
+def test_reliability_display_bad_input():
+    from llmlab.plots import ReliabilityDisplay
+
+    with pytest.raises(ValueError, match=r"y_prob\[0\] is 1.5"):
+        ReliabilityDisplay.from_predictions([0, 1], [1.5, 0.2])
+    with pytest.raises(ValueError, match="strategy='equal'"):
+        ReliabilityDisplay.from_predictions([0, 1], [0.5, 0.2], strategy="equal")
+    with pytest.raises(ValueError, match="same length"):
+        ReliabilityDisplay([0.1, 0.2], [0.1], [0.1, 0.2])

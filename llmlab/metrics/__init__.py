@@ -32,8 +32,11 @@ thresholds (:data:`THRESHOLDS`) and the caveat each threshold needs. It lives in
 :mod:`llmlab.report` (it judges and presents) and is re-exported here.
 
 The package: :mod:`~llmlab.metrics.classification` (label metrics),
-:mod:`~llmlab.metrics.curves` (score metrics) and :mod:`~llmlab.metrics.validation` (the
-input checks they share).
+:mod:`~llmlab.metrics.curves` (score metrics), :mod:`~llmlab.metrics.uncertainty` (bootstrap
+intervals, paired comparisons, McNemar's test), :mod:`~llmlab.metrics.calibration` (expected
+calibration error, contextual calibration), :mod:`~llmlab.metrics.thresholds` (a threshold
+chosen on validation data) and :mod:`~llmlab.metrics.validation` (the input checks they
+share).
 """
 
 from llmlab.metrics.classification import (
@@ -47,12 +50,36 @@ from llmlab.metrics.classification import (
     precision_score,
     recall_score,
 )
+from llmlab.metrics.calibration import contextual_calibration, expected_calibration_error
 from llmlab.metrics.curves import precision_recall_curve
+from llmlab.metrics.thresholds import ThresholdChoice, choose_threshold
+from llmlab.metrics.uncertainty import (
+    BootstrapResult,
+    McNemarResult,
+    PairedBootstrapResult,
+    confidence_interval,
+    mcnemar,
+    paired_bootstrap,
+    paired_perplexity_difference,
+    perplexity_interval,
+)
 from llmlab.metrics.validation import AVERAGES
 from llmlab.report import DIRECTIONS, THRESHOLDS, ReportCard, ReportRow, report_card
 
 __all__ = [
     "AVERAGES",
+    "BootstrapResult",
+    "McNemarResult",
+    "PairedBootstrapResult",
+    "ThresholdChoice",
+    "choose_threshold",
+    "confidence_interval",
+    "contextual_calibration",
+    "expected_calibration_error",
+    "mcnemar",
+    "paired_bootstrap",
+    "paired_perplexity_difference",
+    "perplexity_interval",
     "DIRECTIONS",
     "THRESHOLDS",
     "ReportCard",
