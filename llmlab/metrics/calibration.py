@@ -155,7 +155,6 @@ def expected_calibration_error(y_true, y_prob, *, pos_label=None, n_bins=10,
     positive, yp = _check_probabilities(y_true, y_prob, pos_label)
     bins = calibration_bins(yp, n_bins=n_bins, strategy=strategy)
     n_bins_used = int(bins.max()) + 1
-    count = np.bincount(bins, minlength=n_bins_used)
     sum_true = np.bincount(bins, weights=positive.astype(float), minlength=n_bins_used)
     sum_prob = np.bincount(bins, weights=yp, minlength=n_bins_used)
     return float(np.abs(sum_true - sum_prob).sum() / yp.shape[0])
