@@ -1,4 +1,4 @@
-"""The bootstrap engine behind :mod:`llmlab.metrics.uncertainty` (private).
+"""The bootstrap engine shared by :mod:`llmlab.metrics.uncertainty` and the report card.
 
 A statistic is wrapped in a *kernel*: an object that gives its value on the original sample
 (``point``), on resamples given as index arrays of shape ``(m, n)`` (``resampled``) and on the
