@@ -63,12 +63,13 @@ def measure(lesson):
         probe = nbformat.v4.new_code_cell(
             "import resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
         )
-        client.execute_cell(probe, len(nb.cells))
+        nb.cells.append(probe)
+        client.execute_cell(probe, len(nb.cells) - 1)
     out = "".join(o.get("text", "") for o in probe.outputs if o.get("output_type") == "stream")
     stop.set()
     sampler.join()
     hwm = int(out.split()[0]) * 1024 if out.strip() else 0
-    return max(peak[0], hwm), time.perf_counter() - t0
+    return max(peak[0], hwm), peak[0], hwm, time.perf_counter() - t0
 
 
 def main(argv):
@@ -77,8 +78,9 @@ def main(argv):
     )
     worst = ("", 0)
     for lesson in lessons:
-        peak, seconds = measure(lesson)
-        print(f"{lesson}: peak kernel RSS {peak / 2**20:.0f} MiB ({seconds:.0f} s)", flush=True)
+        peak, sampled, hwm, seconds = measure(lesson)
+        print(f"{lesson}: peak kernel RSS {peak / 2**20:.0f} MiB (sampled {sampled / 2**20:.0f}, "
+              f"kernel's own ru_maxrss {hwm / 2**20:.0f}; {seconds:.0f} s)", flush=True)
         worst = max(worst, (lesson, peak), key=lambda x: x[1])
     print(f"heaviest: {worst[0]} at {worst[1] / 2**20:.0f} MiB")
 

@@ -735,22 +735,31 @@ def test_local_and_kubernetes_settings_agree():
     assert cull["enabled"] is True
     assert cull["timeout"] == settings.CULL_TIMEOUT_SECONDS
     assert cull["every"] == settings.CULL_EVERY_SECONDS
-    # nbgrader's config on the pods: the same course id, the exchange through ngshare.
-    files = single["extraFiles"]
-    learner = files["nbgrader-learner"]["stringData"]
-    assert f'course_id = "{settings.COURSE_ID}"' in learner
-    assert "ngshare_exchange" in learner
-    # Roles: the same plugins off for learners as on one server.
-    page = json.loads(files["lab-page-config"]["stringData"])
-    assert set(page["disabledExtensions"]) == set(settings.INSTRUCTOR_ONLY_LAB_PLUGINS)
-    local_page = json.loads((DEPLOY / "roles" / "learner" / "labconfig" / "page_config.json")
-                            .read_text())
-    assert set(local_page["disabledExtensions"]) == set(settings.INSTRUCTOR_ONLY_LAB_PLUGINS)
+    # The role folders: the same files on the pods as in deploy/roles/ on one server.
+    files = {f["mountPath"]: f["stringData"] for f in single["extraFiles"].values()}
+    for role in ("learner", "instructor"):
+        pod = f"/etc/llmlab/roles/{role}"
+        local = DEPLOY / "roles" / role
+        for rel in ("labconfig/page_config.json",
+                    f"jupyter_server_config.d/llmlab-{role}.json"):
+            assert json.loads(files[f"{pod}/{rel}"]) == json.loads((local / rel).read_text()), rel
+        nbgrader = files[f"{pod}/nbgrader_config.py"]
+        assert f'course_id = "{settings.COURSE_ID}"' in nbgrader
+        assert "configureExchange(c" in nbgrader  # ngshare instead of the exchange folder
+        assert f'"LLMLAB_COURSE_ID", "{settings.COURSE_ID}"' in (local / "nbgrader_config.py").read_text()
+    learner = json.loads((DEPLOY / "roles" / "learner" / "labconfig" / "page_config.json")
+                         .read_text())["disabledExtensions"]
+    assert {k for k, v in learner.items() if v} == set(settings.INSTRUCTOR_ONLY_LAB_PLUGINS)
     local_ext = json.loads((DEPLOY / "roles" / "learner" / "jupyter_server_config.d"
                             / "llmlab-learner.json").read_text())["ServerApp"]["jpserver_extensions"]
     assert {k for k, v in local_ext.items() if not v} == set(settings.INSTRUCTOR_ONLY_SERVER_EXTENSIONS)
-    hub_groups = values["hub"]["loadGroups"]
-    assert set(hub_groups) == {settings.INSTRUCTOR_GROUP, settings.LEARNER_GROUP}
+    # Roles come from the same groups, and the hub hook points at the same folders.
+    hub = values["hub"]
+    assert set(hub["config"]["JupyterHub"]["load_groups"]) == {settings.INSTRUCTOR_GROUP,
+                                                               settings.LEARNER_GROUP}
+    hook = hub["extraConfig"]["llmlab-roles"]
+    assert f'"{settings.INSTRUCTOR_GROUP}" in groups' in hook and "JUPYTER_CONFIG_PATH" in hook
+    assert "ngshare" in hub["services"]
 
 
 def test_course_id_is_nbgrader_configs():
