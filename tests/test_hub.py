@@ -439,6 +439,7 @@ def test_a_term_on_a_real_hub(world):
     # Each server runs as its unix user, under the memory limit, with its role's extensions.
     import psutil
 
+    server_rss = {}
     for name in USERS:
         pid = None
         for p in psutil.process_iter(["uids", "cmdline"]):
@@ -446,6 +447,7 @@ def test_a_term_on_a_real_hub(world):
                     "jupyterhub-singleuser" in a for a in (p.info["cmdline"] or [])):
                 pid = p.pid
         assert pid, f"no single-user server runs as {name}"
+        server_rss[name] = psutil.Process(pid).memory_info().rss
         page = hub.user_api(name, "GET", "/lab", tokens[name])
         assert page.status_code == 200, page.text[:500]
         config = json.loads(re.search(r'<script id="jupyter-config-data" type="application/json">'
@@ -460,6 +462,8 @@ def test_a_term_on_a_real_hub(world):
         else:
             assert set(settings.INSTRUCTOR_ONLY_LAB_PLUGINS) <= disabled, disabled
             assert formgrader.status_code == 404, f"{name} reaches formgrader"
+    print(f"[hub test] single-user server RSS after startup: "
+          f"{max(server_rss.values()) / 2**20:.0f} MiB at most", flush=True)
     # One learner cannot use another's server.
     r = hub.user_api("lhub-sol", "GET", "/api/contents", tokens["lhub-blank"],
                      allow_redirects=False)
@@ -522,6 +526,9 @@ def test_a_term_on_a_real_hub(world):
     subs = sorted(p.name for p in inbound.iterdir())
     assert sum(s.startswith("lhub-sol+") for s in subs) == 2, subs
     assert len(subs) == 5, subs
+    # Each submission's folder ends in 12 random characters: a learner who cannot list inbound/
+    # (checked below) cannot name another learner's submission either.
+    assert all(re.fullmatch(rf"lhub-[a-z]+\+{LESSON}\+[^+]+\+[A-Za-z0-9_-]{{12}}", s) for s in subs), subs
 
     # 4. The instructor collects (the latest submission of each learner) and autogrades.
     instructor(world, "nbgrader", "collect", LESSON)
@@ -686,9 +693,14 @@ async def _kernel_killed(hub, name, token, world):
     msg, seen = await until(lambda m: m["msg_type"] == "status"
                             and m["content"].get("execution_state") in ("restarting", "dead"),
                             120)
-    # JupyterLab shows this status as "Kernel Restarting: The kernel for <notebook> appears to
-    # have died. It will restart automatically."
     assert msg["content"]["execution_state"] == "restarting", msg
+    # What the learner sees: JupyterLab turns this status into "autorestarting" and that into
+    # the dialog "Kernel Restarting: The kernel for <notebook> appears to have died. It will
+    # restart automatically." (checked in the JupyterLab this venv serves).
+    lab_js = "".join(p.read_text(errors="replace") for p in
+                     (Path(sys.prefix) / "share" / "jupyter" / "lab" / "static").glob("jlab_core*.js"))
+    assert "autorestarting" in lab_js
+    assert "appears to have died. It will restart automatically." in lab_js
     status = hub.user_api(name, "GET", "/api/status", token)
     assert status.status_code == 200, "the learner's server did not survive"
     await asyncio.sleep(2)
