@@ -26,10 +26,10 @@ def _course_id():
 COURSE_ID = _course_id()
 
 # Memory per user. Measured peak of the heaviest lesson, run top to bottom from solutions/
-# (`python deploy/measure_memory.py`, see deploy/README.md): 01_perplexity's kernel at about
-# 0.75 GiB; a JupyterLab single-user server with nbgrader's extensions adds about 0.15 GiB.
-# 2 GiB leaves room for a second kernel (Validate runs the notebook in one) and for a
-# learner's own experiments, and still puts about ten learners on a 24 GiB machine.
+# (`python deploy/measure_memory.py`, see deploy/README.md): 03_pitfalls' kernel at 763 MiB;
+# a JupyterLab single-user server with nbgrader's extensions adds 152 MiB. 2 GiB leaves room
+# for a second kernel (Validate runs the notebook in one) and for a learner's own
+# experiments, and still puts about ten learners on a 24 GiB machine.
 MEM_LIMIT = "2G"
 MEM_GUARANTEE = "1G"  # Kubernetes only: what the scheduler reserves per learner
 CPU_LIMIT = 1.0

@@ -295,6 +295,9 @@ def world():
         hub = Hub(base)
         yield {"base": base, "homes": homes, "exchange": exchange, "course": course, "hub": hub}
     finally:
+        if hub is not None and hub.log.exists():  # kept for whoever reads a failed CI run
+            (ROOT / "artifacts").mkdir(exist_ok=True)
+            shutil.copy(hub.log, ROOT / "artifacts" / "hub.log")
         if hub is not None:
             try:
                 if hub.proc is not None and hub.proc.poll() is None:
@@ -428,6 +431,8 @@ def test_a_term_on_a_real_hub(world):
     groups = {g["name"]: set(g["users"]) for g in hub.api("GET", "/groups").json()}
     assert groups[settings.INSTRUCTOR_GROUP] == {INSTRUCTOR}
     assert groups[settings.LEARNER_GROUP] == set(LEARNERS)
+    services = hub.api("GET", "/services").json()
+    assert "idle-culler" in services, services  # started by the hub with the class's timeout
     times["servers startup (5 users)"] = hub.start_servers(USERS)
     tokens = {}
     for name in USERS:
@@ -471,8 +476,11 @@ def test_a_term_on_a_real_hub(world):
     t_round = time.perf_counter()
 
     # 2. The instructor adds the learners to the gradebook, generates and releases lesson 00.
-    for name in LEARNERS:
-        instructor(world, "nbgrader", "db", "student", "add", name)
+    roster = course / "students.csv"
+    roster.write_text("id,first_name,last_name,email\n"
+                      + "".join(f"{n},{n[5:].title()},Learner,\n" for n in LEARNERS))
+    os.chown(roster, _uid(INSTRUCTOR), -1)
+    instructor(world, "nbgrader", "db", "student", "import", "students.csv")
     instructor(world, "nbgrader", "db", "assignment", "add", LESSON,
                "--duedate=2099-01-01 00:00:00 UTC")
     instructor(world, "nbgrader", "generate_assignment", LESSON, "--force")
