@@ -146,6 +146,13 @@ def _open_path_to(path, restore):
             os.chmod(parent, stat.S_IMODE(mode) | stat.S_IXOTH)
 
 
+def _all_at_once(fn, items):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=max(1, len(items))) as pool:
+        return list(pool.map(fn, items))
+
+
 class Hub:
     """The hub process of deploy/jupyterhub_config.py, started and stopped by the test."""
 
@@ -244,8 +251,10 @@ class Hub:
 
     def start_servers(self, names):
         t0 = time.perf_counter()
-        for name in names:
-            r = self.api("POST", f"/users/{name}/server")
+        # All at once, as a class arriving does: each request waits for its own spawn for up
+        # to 10 s (JupyterHub's slow_spawn_timeout), so one after the other would serialize.
+        for name, r in zip(names, _all_at_once(
+                lambda n: self.api("POST", f"/users/{n}/server"), names)):
             assert r.status_code in (201, 202), f"{name}: {r.status_code} {r.text}\n{self.tail()}"
         pending = set(names)
         deadline = time.monotonic() + 180
@@ -259,8 +268,7 @@ class Hub:
         return time.perf_counter() - t0
 
     def stop_servers(self, names):
-        for name in names:
-            self.api("DELETE", f"/users/{name}/server")
+        _all_at_once(lambda n: self.api("DELETE", f"/users/{n}/server"), names)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if not any(self.api("GET", f"/users/{n}").json().get("servers") for n in names):
