@@ -46,8 +46,13 @@ class ClassSpawner(LocalProcessSpawner):
         cpu = float(self.cpu_limit or 0)
         if not (mem or cpu):
             return
+        dirs = self._cgroup_dirs()
+        if not dirs:
+            self.log.warning("%s: no control groups under %s; mem_limit/cpu_limit are not "
+                             "enforced", self._log_name, CGROUP_ROOT)
+            return
         try:
-            for controller, path in self._cgroup_dirs().items():
+            for controller, path in dirs.items():
                 if controller == "unified":
                     parent = path.parent
                     parent.mkdir(exist_ok=True)
@@ -70,7 +75,7 @@ class ClassSpawner(LocalProcessSpawner):
                         (path / "cpu.cfs_quota_us").write_text(str(int(cpu * 100000)))
                 (path / "cgroup.procs").write_text(str(pid))
             self.log.info("%s: limited to %s bytes of memory and %s CPUs (%s)",
-                          self._log_name, mem, cpu, ", ".join(map(str, self._cgroup_dirs().values())))
+                          self._log_name, mem, cpu, ", ".join(map(str, dirs.values())))
         except OSError as err:
             self.log.warning("%s: cannot enforce mem_limit/cpu_limit with control groups (%s); "
                              "the server runs without limits", self._log_name, err)
