@@ -5,7 +5,8 @@
    course id) and which of its JupyterLab plugins and server extensions are on.
 2. **Limits that hold.** LocalProcessSpawner only passes ``mem_limit`` / ``cpu_limit`` to the
    server as environment variables (JupyterHub's docs: enforcing them is up to the spawner).
-   Here the single-user server is moved into a per-user control group right after it starts,
+   Here the single-user server is moved into a per-user control group (made under the hub's
+   own group, so the hub's own limits still cover everything) right after it starts,
    so it and every kernel it starts share ``mem_limit`` (the kernel that goes over it is
    killed by the kernel's OOM killer, the server survives and restarts it) and ``cpu_limit``.
    cgroup v1 and v2 are handled; where neither can be written (not root, no delegation) the
@@ -26,6 +27,40 @@ CGROUP_ROOT = Path(os.environ.get("LLMLAB_CGROUP_ROOT", "/sys/fs/cgroup"))
 CGROUP_NAME = os.environ.get("LLMLAB_CGROUP_NAME", "llmlab-hub")
 
 
+def own_cgroups(pid="self"):
+    """``{controller: path}`` of a process's control groups, from /proc/PID/cgroup.
+
+    v1 lines look like ``4:memory:/some/path`` (several controllers may share a line); the v2
+    line is ``0::/some/path`` and comes back as ``{"unified": path}``.
+    """
+    out = {}
+    try:
+        lines = Path(f"/proc/{pid}/cgroup").read_text().splitlines()
+    except OSError:
+        return out
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if not controllers:
+            out["unified"] = path
+        for c in controllers.split(","):
+            if c:
+                out[c] = path
+    return out
+
+
+def class_cgroups():
+    """The folders that hold the per-user groups: under the hub's own group, per controller.
+
+    Nesting them under the hub's group (not at the hierarchy's root) keeps the users' servers
+    inside whatever limits and accounting the hub itself runs under (a systemd unit, a job).
+    """
+    own = own_cgroups()
+    if (CGROUP_ROOT / "cgroup.controllers").exists():  # v2, unified
+        return {"unified": CGROUP_ROOT / own.get("unified", "/").lstrip("/") / CGROUP_NAME}
+    return {c: CGROUP_ROOT / c / own.get(c, "/").lstrip("/") / CGROUP_NAME
+            for c in ("memory", "cpu") if (CGROUP_ROOT / c).is_dir()}
+
+
 def role_of(user, instructor_group="instructors") -> str:
     return "instructor" if any(g.name == instructor_group for g in user.groups) else "learner"
 
@@ -36,10 +71,7 @@ class ClassSpawner(LocalProcessSpawner):
     def _cgroup_dirs(self):
         """``{controller: folder}`` of this user's control groups (v1: one per controller)."""
         name = self.user.name + (f"-{self.name}" if self.name else "")
-        if (CGROUP_ROOT / "cgroup.controllers").exists():  # v2, unified
-            return {"unified": CGROUP_ROOT / CGROUP_NAME / name}
-        return {c: CGROUP_ROOT / c / CGROUP_NAME / name for c in ("memory", "cpu")
-                if (CGROUP_ROOT / c).is_dir()}
+        return {c: parent / name for c, parent in class_cgroups().items()}
 
     def _limit(self, pid):
         mem = int(self.mem_limit or 0)

@@ -318,8 +318,10 @@ def world():
             hub.kill_group()
         for name in USERS:
             _remove_user(name)
-        for controller in ("memory", "cpu", ""):
-            group = Path("/sys/fs/cgroup") / controller / f"llmlab-hub-test-{os.getpid()}"
+        os.environ["LLMLAB_CGROUP_NAME"] = f"llmlab-hub-test-{os.getpid()}"
+        from llmlab_spawner import class_cgroups  # the hub's groups are under this process's
+
+        for group in class_cgroups().values():
             if group.is_dir():
                 for sub in group.iterdir():
                     if sub.is_dir():
