@@ -65,7 +65,6 @@ VENV_BIN = Path(sys.executable).parent
 CHP_LOCAL = DEPLOY / "node_modules" / ".bin" / "configurable-http-proxy"
 TERM = {}  # what the term left behind, for the tests after it
 
-pytestmark = pytest.mark.slow
 
 
 def _why_not():
@@ -428,6 +427,7 @@ class _Times(dict):
 
 # --- the term --------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_a_term_on_a_real_hub(world):
     hub = world["hub"]
     exchange, course = world["exchange"], world["course"]
@@ -735,6 +735,7 @@ async def _kernel_killed(hub, name, token, world):
         f"; the client got execution_state=restarting; the next cell ran ({settings.MEM_LIMIT} limit)"
 
 
+@pytest.mark.slow
 def test_integrity_check_flags_only_the_cheat(world):
     """Depends on `tools/grading.py integrity` (issue 13); skipped until it is merged."""
     if not TERM.get("collected"):
