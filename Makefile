@@ -9,7 +9,7 @@ STAMP := $(VENV)/.llmlab-installed
 LAB_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: install lab test test-fast course clean-venv
+.PHONY: install lab test test-fast course clean-venv hub-proxy
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,15 @@ test: $(STAMP)
 # The fast tier for contributors: unit tests and doctests, no notebooks, servers or browser.
 test-fast: $(STAMP)
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 MPLBACKEND=Agg $(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+# JupyterHub's proxy for tests/test_hub.py and deploy/ (from npm, into git-ignored
+# deploy/node_modules/; the hub config finds it there).
+CHP := deploy/node_modules/.bin/configurable-http-proxy
+$(CHP):
+	npm install --no-save --no-package-lock --no-audit --no-fund --prefix deploy \
+		configurable-http-proxy@5
+
+hub-proxy: $(CHP)
 
 course: $(STAMP)
 	HF_HUB_OFFLINE=1 $(PY) tools/course.py generate
