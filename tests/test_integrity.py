@@ -138,3 +138,13 @@ def test_ordinary_code_is_not_flagged(source):
 def test_cheats_are_flagged(source, reason):
     reasons = check_notebook(_nb(source))
     assert any(reason in r for r in reasons), reasons
+
+
+def test_names_kept_for_the_tests_are_protected():
+    locked = {"cell_type": "code", "source": "_l06_ref = {'n': 3}",
+              "metadata": {"nbgrader": {"grade_id": "keep", "locked": True}}}
+    answer = {"cell_type": "code", "source": "_l06_ref = {'n': 0}\n_tmp = 1",
+              "metadata": {"nbgrader": {"grade_id": "ans", "solution": True}}}
+    released = {"cells": [locked, {**answer, "source": "raise NotImplementedError()"}]}
+    reasons = check_notebook({"cells": [locked, answer]}, released)
+    assert reasons == ["rebinds `_l06_ref`, which a locked cell keeps for the tests"]

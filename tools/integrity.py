@@ -55,6 +55,7 @@ FORBIDDEN_IMPORTS = frozenset({"nbformat", "nbgrader", "nbclient", "gc", "ctypes
 _DIRS = r"(solutions|source|autograded|submitted|release|feedback|tests?)"
 _PATH_WORDS = re.compile(
     rf"[/\\]{_DIRS}([/\\]|$)|^{_DIRS}[/\\]|gradebook|nbgrader_config|\.ipynb", re.I)
+_KEPT_FOR_TESTS = re.compile(r"^_l\d\d_\w+$")
 _HIDDEN_TESTS = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.S)
 
 
@@ -101,8 +102,9 @@ def _is_shell(node) -> bool:
 
 
 class _Visitor(ast.NodeVisitor):
-    def __init__(self, aliases):
+    def __init__(self, aliases, protected=frozenset()):
         self.aliases = aliases  # name -> module it was imported as (shared across cells)
+        self.protected = protected  # "_names" the locked cells set for the tests to read
         self.reasons: list[str] = []
 
     def flag(self, reason):
@@ -138,6 +140,8 @@ class _Visitor(ast.NodeVisitor):
             self._target(target.value, verb)
             return
         if isinstance(target, ast.Name):
+            if target.id in self.protected:
+                self.flag(f"rebinds `{target.id}`, which a locked cell keeps for the tests")
             if target.id in GUARDED_BUILTINS:
                 self.flag(f"rebinds the built-in `{target.id}`")
             if target.id in COMPARISON_DUNDERS:
@@ -195,6 +199,8 @@ class _Visitor(ast.NodeVisitor):
         self.generic_visit(node)
 
     def _def(self, node):
+        if node.name in self.protected:
+            self.flag(f"rebinds `{node.name}`, which a locked cell keeps for the tests")
         if node.name in COMPARISON_DUNDERS:
             self.flag(f"defines `{node.name}`")
         elif node.name in GUARDED_BUILTINS:
@@ -322,6 +328,7 @@ def check_notebook(submitted: dict, released: dict | None = None) -> list[str]:
         if gid not in seen and _nbg(original).get("locked"):
             add(f"deleted locked cell {gid}")
     aliases = {"np": "numpy"}
+    protected = _protected_names(released if released is not None else submitted)
     for i, src in to_read:
         code = _python(src)
         try:
@@ -329,11 +336,33 @@ def check_notebook(submitted: dict, released: dict | None = None) -> list[str]:
         except SyntaxError as err:
             add(f"cell {i} does not parse ({err.msg}), so it could not be checked")
             continue
-        v = _Visitor(aliases)
+        v = _Visitor(aliases, protected)
         v.visit(tree)
         for r in v.reasons:
             add(r)
     return reasons
+
+
+def _protected_names(notebook: dict) -> frozenset:
+    """Names that locked code cells set for the hidden tests (the course's convention:
+    ``_lNN_...``, e.g. ``_l06_ref``); an answer cell has no reason to assign them."""
+    names = set()
+    for cell in notebook.get("cells", []):
+        meta = _nbg(cell)
+        if cell.get("cell_type") != "code" or not meta.get("locked") or meta.get("solution"):
+            continue
+        try:
+            tree = ast.parse(_python(_source(cell)))
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            targets = node.targets if isinstance(node, ast.Assign) else (
+                [node.target] if isinstance(node, (ast.AnnAssign, ast.AugAssign)) else [])
+            for t in targets:
+                for n in ast.walk(t):
+                    if isinstance(n, ast.Name) and _KEPT_FOR_TESTS.match(n.id):
+                        names.add(n.id)
+    return frozenset(names)
 
 
 def _checksum_differs(cell) -> bool:
