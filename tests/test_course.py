@@ -21,7 +21,6 @@ with the committed ``course/`` and the grading use that one generation. Editor l
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import re
