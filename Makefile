@@ -7,6 +7,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.llmlab-installed
 # Extra arguments for `make lab`, e.g. LAB_ARGS="--no-browser --port=8899".
 LAB_ARGS ?=
+# Where `make lab` puts the learner's own copy of course/ (git-ignored; never overwritten).
+WORKSPACE ?= $(CURDIR)/workspace
 PYTEST_ARGS ?=
 
 .PHONY: install lab test test-fast course clean-venv hub-proxy
@@ -19,9 +21,14 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# course/ stays as released (the tests compare it with solutions/); learners work in a copy.
+# JupyterLab refuses to run as root unless told to: as root (a container, say) we add the flag.
 lab: $(STAMP)
-	HF_HUB_OFFLINE=1 $(VENV)/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)" \
-		--LabApp.default_url=/lab/tree/course $(LAB_ARGS)
+	@$(PY) tools/course.py workspace --dir "$(WORKSPACE)"
+	@if [ "$$(id -u)" = 0 ]; then echo "running as root: starting JupyterLab with --allow-root"; fi
+	HF_HUB_OFFLINE=1 $(VENV)/bin/jupyter lab --ServerApp.root_dir="$(WORKSPACE)" \
+		--LabApp.default_url=/lab/tree/00_loading/00_loading.ipynb \
+		$$( [ "$$(id -u)" = 0 ] && echo --allow-root ) $(LAB_ARGS)
 
 test: $(STAMP)
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 MPLBACKEND=Agg $(PY) -m pytest $(PYTEST_ARGS)

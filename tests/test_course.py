@@ -7,15 +7,20 @@ generated with nbgrader (with its gradebook), then graded for these students:
   error in any cell, each lesson graded in well under a minute and 1 GB (nbgrader's process
   tree, kernel included, measured by the grading helper);
 * ``blank``: the untouched learner copies. Zero on every exercise and question;
-* adversarial submissions of one lesson (a syntax error, an infinite loop, deleted and edited
-  test cells, monkey-patched check helpers and builtins, a huge output). Each is graded
-  without crashing the run and gets exactly the points it deserves, and the other students'
-  grades stay as they were.
+* adversarial submissions of one lesson, built by ``tools.grading.adversarial_submissions``
+  (a syntax error, an infinite loop, deleted and edited test cells, monkey-patched check
+  helpers, builtins and modules, answers that fake ``==`` or their class, a huge output).
+  Each is graded without crashing the run and gets exactly the points it deserves, and the
+  other students' grades stay as they were. (tests/test_integrity.py shows the integrity
+  check reports every one of them.)
+
+The course is generated once per test session (``nbgrader_course``), and both the comparison
+with the committed ``course/`` and the grading use that one generation. Editor litter in
+``course/`` (``.ipynb_checkpoints``, ``__pycache__``) is ignored.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import re
@@ -31,10 +36,9 @@ sys.path.insert(0, str(ROOT))
 from tools import course as course_tool  # noqa: E402
 from tools.grading import (  # noqa: E402
     CourseRoot,
-    answer_cells,
+    adversarial_submissions,
     error_cells,
     graded_cells,
-    grade_cell_after,
 )
 
 SOLUTIONS = Path(os.environ.get("LLMLAB_COURSE_SOLUTIONS", ROOT / "solutions"))
@@ -42,8 +46,9 @@ COURSE = Path(os.environ.get("LLMLAB_COURSE_RELEASE", ROOT / "course"))
 LESSONS = course_tool.lessons(SOLUTIONS)
 ADVERSARIAL_LESSON = LESSONS[0] if LESSONS else None
 GRADING_TIMEOUT = 60  # seconds per cell while grading the solutions and the learner copies
-ADVERSARIAL_TIMEOUT = 30  # per cell for the adversarial students: the infinite loop costs this
+ADVERSARIAL_TIMEOUT = 15  # per cell for the adversarial students: the infinite loop costs this
 MAX_SECONDS = 60
+COURSE_BUDGET_SECONDS = 180  # the whole course, every lesson run once in a fresh kernel
 MAX_PEAK_BYTES = 1024**3
 RESULTS = ROOT / "artifacts" / "grading.json"
 
@@ -61,18 +66,38 @@ def _nbg(cell):
     return cell.get("metadata", {}).get("nbgrader", {})
 
 
+LITTER = {".ipynb_checkpoints", "__pycache__", ".DS_Store"}
+
+
+def _files(folder):
+    """Files under ``folder``, editor and Python litter left out."""
+    return [p for p in Path(folder).rglob("*")
+            if p.is_file() and not LITTER & set(p.relative_to(folder).parts)]
+
+
 # --- generation and leaks ------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory):
-    out = tmp_path_factory.mktemp("course")
-    course_tool.generate(out, SOLUTIONS)
-    return out
+@pytest.fixture(scope="session")
+def nbgrader_course(tmp_path_factory):
+    """One nbgrader course directory for the session: every lesson generated once (with its
+    gradebook), shared by the comparison with course/ and by the grading round trip."""
+    root = CourseRoot.create(
+        tmp_path_factory.mktemp("nbgrader"), solutions=SOLUTIONS, timeout=GRADING_TIMEOUT
+    )
+    for lesson in LESSONS:
+        root.generate(lesson)
+    return root
+
+
+@pytest.fixture(scope="session")
+def generated(nbgrader_course):
+    return nbgrader_course.path / "release"
 
 
 def test_course_folder_has_every_lesson():
-    assert sorted(p.name for p in COURSE.iterdir() if p.is_dir()) == LESSONS
+    found = sorted(p.name for p in COURSE.iterdir() if p.is_dir() and p.name not in LITTER)
+    assert found == LESSONS
 
 
 @pytest.mark.parametrize("lesson", LESSONS)
@@ -84,8 +109,8 @@ def test_course_is_exactly_what_generation_produces(generated, lesson):
         assert a.cell_type == b.cell_type, f"cell {i}: run `make course`"
         assert a.source == b.source, f"cell {i} differs from generation: run `make course`"
         assert _nbg(a) == _nbg(b), f"cell {i}: nbgrader metadata differs: run `make course`"
-    extra = {p.name for p in (COURSE / lesson).iterdir()} ^ {
-        p.name for p in (generated / lesson).iterdir()
+    extra = {p.relative_to(COURSE / lesson) for p in _files(COURSE / lesson)} ^ {
+        p.relative_to(generated / lesson) for p in _files(generated / lesson)
     }
     assert not extra, f"files differ between course/{lesson} and generation: {extra}"
 
@@ -112,9 +137,7 @@ def test_no_solution_or_hidden_test_in_course(lesson):
     source = _read(SOLUTIONS / lesson / f"{lesson}.ipynb")
     protected = _protected_lines(source)
     assert protected, "the lesson has no solution or hidden test to protect?"
-    for path in (COURSE / lesson).rglob("*"):
-        if not path.is_file():
-            continue
+    for path in _files(COURSE / lesson):
         text = path.read_text(errors="replace")
         for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
             assert marker not in text, f"{path}: {marker!r} leaked into course/"
@@ -124,12 +147,13 @@ def test_no_solution_or_hidden_test_in_course(lesson):
             assert not leaked, f"{path}: solution/hidden-test lines leaked: {sorted(leaked)[:5]}"
     # The keys of the multiple-choice questions, and their explanations, stay hidden everywhere.
     keys = {m.strip() for c in source.cells for m in re.findall(r"#\s*Key:[^\n]*", c.source)}
-    course_text = "".join(p.read_text(errors="replace") for p in COURSE.rglob("*.ipynb"))
+    course_text = "".join(p.read_text(errors="replace") for p in _files(COURSE)
+                          if p.suffix == ".ipynb")
     assert not [k for k in keys if k in course_text]
 
 
 def test_course_notebooks_have_no_outputs():
-    for path in COURSE.rglob("*.ipynb"):
+    for path in (p for p in _files(COURSE) if p.suffix == ".ipynb"):
         for cell in _read(path).cells:
             if cell.cell_type == "code":
                 assert not cell.outputs and cell.execution_count is None, path
@@ -161,87 +185,23 @@ def _manually_graded(nb):
     return {_nbg(c)["grade_id"] for c in nb.cells if _nbg(c).get("solution") and _nbg(c).get("grade")}
 
 
-def _wrong_choice_source(source):
-    """Replace ``answer_x = "B"`` by ``answer_x = "Z"`` in an answer cell; None if not an MCQ."""
-    m = re.search(r"^(answer_\w+)\s*=\s*['\"][A-Za-z]['\"]", source, re.M)
-    return f'{m.group(1)} = "Z"\n' if m else None
-
-
-def _adversarial_submissions(solution, release):
-    """``{student: (notebook, {grade_id: expected score})}`` for the adversarial students."""
-    full = {gid: points for _, gid, points, is_test in graded_cells(solution) if is_test}
-    answers = answer_cells(solution)
-    exercise = next(
-        (i, gid) for i, gid in answers if _wrong_choice_source(solution.cells[i].source) is None
-    )
-    ex_i = exercise[0]
-    ex_test_i, ex_test_id, _ = grade_cell_after(solution, ex_i)
-    release_by_id = {_nbg(c).get("grade_id"): c for c in release.cells}
-    mcqs = [(i, gid) for i, gid in answers if _wrong_choice_source(solution.cells[i].source)]
-    subs = {}
-
-    nb = copy.deepcopy(solution)
-    nb.cells[ex_i].source = release_by_id[exercise[1]].source + "\ndef broken(:\n    pass\n"
-    subs["syntax_error"] = (nb, {**full, ex_test_id: 0.0})
-
-    nb = copy.deepcopy(solution)
-    nb.cells[ex_i].source = "while True:\n    pass\n"
-    subs["infinite_loop"] = (nb, {**full, ex_test_id: 0.0})
-
-    nb = copy.deepcopy(solution)
-    nb.cells[ex_i].source = release_by_id[exercise[1]].source  # unanswered...
-    nb.cells[ex_test_i].source = "pass  # tests edited away\n"  # ...with its test gutted
-    subs["edited_test_cell"] = (nb, {**full, ex_test_id: 0.0})
-
-    nb = copy.deepcopy(solution)
-    nb.cells[ex_i].source = release_by_id[exercise[1]].source
-    del nb.cells[ex_test_i]  # unanswered, and its test deleted
-    subs["deleted_test_cell"] = (nb, {**full, ex_test_id: 0.0})
-
-    if mcqs:
-        q_i, _ = mcqs[0]
-        q_test_i, q_test_id, _ = grade_cell_after(solution, q_i)
-        nb = copy.deepcopy(solution)
-        nb.cells[q_i].source = _wrong_choice_source(solution.cells[q_i].source)
-        del nb.cells[q_test_i]  # a wrong answer, and the grade cell that would catch it deleted
-        subs["deleted_grade_cell"] = (nb, {**full, q_test_id: 0.0})
-
-        nb = copy.deepcopy(solution)
-        patch = (
-            "import builtins, llmlab.checks\n"
-            "for _name in llmlab.checks.__all__:\n"
-            "    setattr(llmlab.checks, _name, lambda *a, **k: True)\n"
-            "builtins.AssertionError = type('AssertionError', (Exception,), {})\n"
-            "import sys\n"
-            "sys.excepthook = lambda *a: None\n"
-            "get_ipython().showtraceback = lambda *a, **k: None\n"
-        )
-        nb.cells[ex_i].source = patch + solution.cells[ex_i].source
-        expected = dict(full)
-        for i, _ in mcqs:
-            nb.cells[i].source = _wrong_choice_source(solution.cells[i].source)
-            expected[grade_cell_after(solution, i)[1]] = 0.0
-        subs["monkeypatch"] = (nb, expected)
-
-    nb = copy.deepcopy(solution)
-    nb.cells[ex_i].source = (
-        "for _k in range(200_000):\n    print('spam ' * 20)\n" + solution.cells[ex_i].source
-    )
-    subs["huge_output"] = (nb, dict(full))
-    return subs
+# Adversarial students that are graded (the others only show the integrity check at work, in
+# tests/test_integrity.py: their scores would be the solution's).
+ADVERSARIAL = [
+    "syntax_error", "infinite_loop", "edited_test_cell", "deleted_test_cell",
+    "deleted_grade_cell", "monkeypatch", "module_patch", "fake_equality", "spoofed_class",
+    "huge_output",
+]
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    root = CourseRoot.create(
-        tmp_path_factory.mktemp("nbgrader"), solutions=SOLUTIONS, timeout=GRADING_TIMEOUT
-    )
+def graded(nbgrader_course, tmp_path_factory):
+    root = nbgrader_course
     runs = {}
     expected = {}
     for lesson in LESSONS:
-        release = root.generate(lesson)
         root.submit("perfect", lesson, root.source_notebook(lesson))
-        root.submit("blank", lesson, release)
+        root.submit("blank", lesson, root.release_notebook(lesson))
     for lesson in LESSONS:
         for student in ("perfect", "blank"):
             runs[lesson, student] = root.autograde(lesson, student)
@@ -256,7 +216,9 @@ def graded(tmp_path_factory):
     solution = _read(adv.source_notebook(ADVERSARIAL_LESSON))
     adv.submit("perfect", ADVERSARIAL_LESSON, adv.source_notebook(ADVERSARIAL_LESSON))
     adv_runs = {}
-    for student, (nb, exp) in _adversarial_submissions(solution, release).items():
+    for student, (nb, exp, _) in adversarial_submissions(solution, release).items():
+        if student not in ADVERSARIAL:
+            continue
         adv.submit(student, ADVERSARIAL_LESSON, nb)
         adv_runs[ADVERSARIAL_LESSON, student] = adv.autograde(ADVERSARIAL_LESSON, student)
         expected[student] = exp
@@ -300,18 +262,27 @@ def test_solutions_score_full_marks_fast_and_small(graded, lesson):
     assert run.peak_rss_bytes < MAX_PEAK_BYTES, f"{lesson} peaked at {run.peak_rss_bytes} bytes"
 
 
+@pytest.mark.xfail(strict=False, reason="issue 13 section 5 is open: the course does not yet run "
+                   "in 180 s (the test prints the per-lesson times it measured)")
+def test_course_runtime_per_lesson_and_total(graded):
+    """Each solution notebook graded in a fresh kernel (nbgrader and kernel start-up
+    included): the per-lesson times and the whole course's, against its 180 s promise."""
+    runs = graded[1]
+    total = 0.0
+    for lesson in LESSONS:
+        seconds = runs[lesson, "perfect"].seconds
+        total += seconds
+        print(f"course runtime {lesson:<28}{seconds:6.1f} s")
+    print(f"course runtime {'total':<28}{total:6.1f} s (budget {COURSE_BUDGET_SECONDS} s)")
+    assert total < COURSE_BUDGET_SECONDS, f"the course took {total:.0f} s to run"
+
+
 @pytest.mark.parametrize("lesson", LESSONS)
 def test_untouched_learner_copy_scores_zero(graded, lesson):
     _, runs, scores = graded[:3]
     assert runs[lesson, "blank"].returncode == 0, runs[lesson, "blank"].log[-3000:]
     got = scores[lesson, "blank"]
     assert got and all(score == 0 for score, _ in got.values()), got
-
-
-ADVERSARIAL = [
-    "syntax_error", "infinite_loop", "edited_test_cell", "deleted_test_cell",
-    "deleted_grade_cell", "monkeypatch", "huge_output",
-]
 
 
 @pytest.mark.parametrize("student", ADVERSARIAL)

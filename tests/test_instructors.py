@@ -43,6 +43,7 @@ def term_blocks():
 
 def test_doc_has_the_whole_workflow():
     commands = " ".join(ln for _, lines in term_blocks() for ln in lines)
+    assert "python tools/grading.py integrity --course-dir" in commands
     for step in ("generate_assignment", "release_assignment", "fetch_assignment", "validate",
                  "submit", "collect", "autograde", "generate_feedback", "release_feedback",
                  "fetch_feedback", "export"):
@@ -85,6 +86,8 @@ def test_a_term_as_the_instructors_guide_says(tmp_path):
     course.mkdir()
     shutil.copy(ROOT / "nbgrader_config.py", course)
     shutil.copytree(ROOT / "solutions", course / "solutions")
+    shutil.copytree(ROOT / "tools", course / "tools",
+                    ignore=shutil.ignore_patterns("__pycache__"))  # the repository's tools
     env = {
         **os.environ,
         "EXCHANGE": str(tmp_path / "exchange"),
@@ -96,10 +99,13 @@ def test_a_term_as_the_instructors_guide_says(tmp_path):
     for home in students.values():
         home.mkdir()
     validated = {}
+    integrity = None
     for kind, lines in term_blocks():
         for line in lines:
             if kind in ("setup", "instructor"):
-                _run(line, course, env)
+                out = _run(line, course, env)
+                if "grading.py integrity" in line:
+                    integrity = out
                 continue
             for name, home in students.items():
                 cmd = line
@@ -112,6 +118,8 @@ def test_a_term_as_the_instructors_guide_says(tmp_path):
                     validated[name] = out
     assert "Success! Your notebook passes all the tests." in validated["alice"]
     assert "VALIDATION FAILED" in validated["bob"] or "failed" in validated["bob"].lower()
+    # alice's answers and bob's untouched copy are both clean: the check prints nothing.
+    assert integrity == "", integrity
     for name, home in students.items():
         feedback = list((home / LESSON / "feedback").rglob("*.html"))
         assert feedback, f"{name} got no feedback"

@@ -1,4 +1,5 @@
-"""`make lab` starts JupyterLab on the course; run it headless on a free port and probe it."""
+"""`make lab` gives the learner a workspace copied from course/ and starts JupyterLab on it; run
+it headless on a free port and probe it. Work already in the workspace is never overwritten."""
 
 import os
 import secrets
@@ -36,8 +37,13 @@ def test_make_lab_serves_lab_and_course(tmp_path):
         f"--IdentityProvider.token={token} --ServerApp.allow_root=True"
     )
     env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
+    ws = tmp_path / "workspace"
+    kept = ws / "00_loading" / "00_loading.ipynb"
+    kept.parent.mkdir(parents=True)
+    kept.write_text("a learner's work in progress")
+    course_before = sorted(p.relative_to(ROOT) for p in (ROOT / "course").rglob("*"))
     proc = subprocess.Popen(
-        ["make", "-s", "lab", f"VENV={venv}", f"LAB_ARGS={args}"],
+        ["make", "-s", "lab", f"VENV={venv}", f"LAB_ARGS={args}", f"WORKSPACE={ws}"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -59,9 +65,16 @@ def test_make_lab_serves_lab_and_course(tmp_path):
                     pytest.fail("JupyterLab did not answer within 90 s")
                 time.sleep(0.5)
         assert status == 200 and b"JupyterLab" in body
-        status, body = _get(f"{base}/api/contents/course", token)
-        assert status == 200
-        assert b'"type": "directory"' in body or b'"type":"directory"' in body
+        lessons = sorted(p.name for p in (ROOT / "course").iterdir() if p.is_dir()
+                         and p.name[:2].isdigit())
+        for lesson in lessons:
+            status, body = _get(f"{base}/api/contents/{lesson}", token)
+            assert status == 200
+            assert b'"type": "directory"' in body or b'"type":"directory"' in body
+        # the work already there was kept; the other lessons were copied; course/ untouched
+        assert kept.read_text() == "a learner's work in progress"
+        assert all((ws / lesson / f"{lesson}.ipynb").exists() for lesson in lessons)
+        assert sorted(p.relative_to(ROOT) for p in (ROOT / "course").rglob("*")) == course_before
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:

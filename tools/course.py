@@ -2,6 +2,7 @@
 
     python tools/course.py generate        # rewrite course/ from solutions/ (make course)
     python tools/course.py list            # the lessons found in solutions/
+    python tools/course.py workspace       # copy course/ into workspace/ for a learner (make lab)
 
 nbgrader's ``generate_assignment`` runs in a temporary course root (its gradebook database
 stays there), with the repository's nbgrader_config.py, and each lesson's release folder is
@@ -70,6 +71,24 @@ def generate(out_dir: Path = COURSE, solutions: Path = SOLUTIONS, only=None) -> 
     return written
 
 
+def workspace(target: Path, course: Path = COURSE) -> tuple[list[str], list[str]]:
+    """Give a learner their own copy of the course: every lesson folder of ``course`` that
+    ``target`` lacks is copied there; a lesson already in ``target`` is never touched, so work
+    in progress survives (and course/ stays pristine). Returns ``(copied, kept)``."""
+    target = Path(target)
+    target.mkdir(parents=True, exist_ok=True)
+    copied, kept = [], []
+    for src in sorted(course.iterdir()):
+        if src.is_dir() and src.name[:2].isdigit():
+            if (target / src.name).exists():
+                kept.append(src.name)
+            else:
+                shutil.copytree(src, target / src.name,
+                                ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+                copied.append(src.name)
+    return copied, kept
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -77,9 +96,19 @@ def main(argv=None):
     g.add_argument("--out", type=Path, default=COURSE)
     g.add_argument("lessons", nargs="*", help="only these lessons (default: all)")
     sub.add_parser("list", help="list the lessons")
+    w = sub.add_parser("workspace", help="copy course/ into a learner workspace (never overwrites)")
+    w.add_argument("--dir", type=Path, default=ROOT / "workspace")
     args = ap.parse_args(argv)
     if args.cmd == "list":
         print("\n".join(lessons()))
+    elif args.cmd == "workspace":
+        copied, kept = workspace(args.dir)
+        where = args.dir.resolve()
+        if copied:
+            print(f"copied {', '.join(copied)} from course/ into your workspace {where}")
+        if kept:
+            print(f"kept your work in {where}: {', '.join(kept)} (never overwritten)")
+        print(f"your workspace: {where} (work there; course/ stays as released)")
     else:
         for path in generate(args.out, only=args.lessons or None):
             print(f"generated {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")

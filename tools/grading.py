@@ -1,4 +1,12 @@
-"""An nbgrader round trip in a throw-away course directory (used by the tests).
+"""Grading tools: the integrity check for instructors, and an nbgrader round trip for tests.
+
+    python tools/grading.py integrity --course-dir DIR [ASSIGNMENT]
+
+reads every notebook under DIR/submitted/<student>/<assignment>/ without running it and
+prints one line per suspicious submission, ``student assignment reason``; clean submissions
+print nothing, and the command exits 0 (see tools/integrity.py for what it looks for).
+
+The round trip (used by the tests):
 
     root = CourseRoot.create(tmp_path, lessons=["00_loading"])
     root.generate("00_loading")                   # nbgrader generate_assignment (with gradebook)
@@ -15,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -190,3 +199,210 @@ def error_cells(nb):
         i for i, c in enumerate(nb.cells)
         if c.cell_type == "code" and any(o.get("output_type") == "error" for o in c.get("outputs", []))
     ]
+
+
+def main(argv=None):
+    import argparse
+
+    ap = argparse.ArgumentParser(description="llmlab grading tools for instructors")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    i = sub.add_parser(
+        "integrity",
+        help="read submitted notebooks without running them; one line per suspicious one",
+    )
+    i.add_argument("--course-dir", type=Path, default=Path.cwd(),
+                   help="the nbgrader course directory (holds submitted/); default: here")
+    i.add_argument("assignment", nargs="?", help="only this assignment (default: all)")
+    args = ap.parse_args(argv)
+    try:
+        from tools.integrity import check_course
+    except ImportError:  # run as a script: tools/ is on sys.path
+        from integrity import check_course
+    if not (args.course_dir / "submitted").is_dir() and not (
+            args.course_dir / "nbgrader_config.py").exists():
+        ap.error(f"{args.course_dir} is not an nbgrader course directory (no submitted/ folder)")
+    for finding in check_course(args.course_dir, args.assignment):
+        print(finding.line())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+# --- adversarial submissions (the tests grade them and run the integrity check on them) -----
+
+_MCQ_ANSWER = re.compile(r"^(answer_\w+)\s*=\s*['\"][A-Za-z]['\"]", re.M)
+
+# The issue's attack: strings equal to everything, numbers equal to everything, and the
+# visible check helpers patched to pass whatever they are given.
+_FAKE_VALUES = '''\
+import llmlab.checks
+class _Key(str):
+    def __eq__(self, other): return True
+    def __ne__(self, other): return False
+    __hash__ = str.__hash__
+    def strip(self, *args): return self
+    def upper(self): return self
+    def lower(self): return self
+class _Num(float):
+    def __eq__(self, other): return True
+    def __ne__(self, other): return False
+    __hash__ = float.__hash__
+    def __sub__(self, other): return 0.0
+    def __rsub__(self, other): return 0.0
+    def __truediv__(self, other): return 1.0
+for _name in llmlab.checks.__all__:
+    setattr(llmlab.checks, _name, lambda *a, **k: None)
+'''
+# An object that claims, through a `__class__` property, to be a str (isinstance believes it).
+_SPOOFED_CLASS = '''\
+class _Spoof:
+    __class__ = property(lambda self: str)
+    def __eq__(self, other): return True
+    def strip(self, *args): return self
+    def upper(self): return self
+'''
+_MODULE_PATCH = '''\
+import math, numpy
+math.isclose = lambda *a, **k: True
+numpy.isclose = lambda *a, **k: True
+numpy.allclose = lambda *a, **k: True
+'''
+
+
+def wrong_choice_source(source):
+    """``answer_x = "Z"`` for an answer cell ``answer_x = "B"``; None if not a MCQ."""
+    m = _MCQ_ANSWER.search(source)
+    return f'{m.group(1)} = "Z"\n' if m else None
+
+
+def _meta(cell):
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def adversarial_submissions(solution, release):
+    """``{student: (notebook, {grade_id: expected score}, reason)}`` for one lesson.
+
+    ``reason`` is a fragment of what ``integrity`` must print for that student. Every one of
+    them is flagged by the integrity check; each earns exactly the expected score when graded.
+    """
+    import copy
+
+    full = {gid: points for _, gid, points, is_test in graded_cells(solution) if is_test}
+    answers = answer_cells(solution)
+    exercises = [(i, gid) for i, gid in answers
+                 if wrong_choice_source(solution.cells[i].source) is None]
+    mcqs = [(i, gid) for i, gid in answers if wrong_choice_source(solution.cells[i].source)]
+    ex_i, ex_id = exercises[0]
+    ex_test_i, ex_test_id, _ = grade_cell_after(solution, ex_i)
+    release_by_id = {_meta(c).get("grade_id"): c for c in release.cells}
+    first_answer = answers[0][0]
+    subs = {}
+
+    def fresh():
+        return copy.deepcopy(solution)
+
+    nb = fresh()
+    nb.cells[ex_i].source = release_by_id[ex_id].source + "\ndef broken(:\n    pass\n"
+    subs["syntax_error"] = (nb, {**full, ex_test_id: 0.0}, "does not parse")
+
+    nb = fresh()
+    nb.cells[ex_i].source = "while True:\n    pass\n"
+    subs["infinite_loop"] = (nb, {**full, ex_test_id: 0.0}, "never ends")
+
+    nb = fresh()
+    nb.cells[ex_i].source = release_by_id[ex_id].source  # unanswered...
+    nb.cells[ex_test_i].source = "pass  # tests edited away\n"  # ...with its test gutted
+    subs["edited_test_cell"] = (nb, {**full, ex_test_id: 0.0}, f"edited locked cell {ex_test_id}")
+
+    nb = fresh()
+    nb.cells[ex_i].source = release_by_id[ex_id].source
+    del nb.cells[ex_test_i]  # unanswered, and its test deleted
+    subs["deleted_test_cell"] = (nb, {**full, ex_test_id: 0.0},
+                                 f"deleted locked cell {ex_test_id}")
+
+    nb = fresh()
+    nb.cells[ex_i].source = (
+        "for _k in range(200_000):\n    print('spam ' * 20)\n" + solution.cells[ex_i].source
+    )
+    subs["huge_output"] = (nb, dict(full), "floods the output")
+
+    # an edited text cell: nbgrader restores it when grading, the integrity check reports it
+    text_i = next(i for i, c in enumerate(solution.cells)
+                  if c.cell_type == "markdown" and _meta(c).get("locked"))
+    nb = fresh()
+    nb.cells[text_i].source += "\n\n(edited by the student)"
+    subs["edited_text_cell"] = (nb, dict(full),
+                                f"edited locked cell {_meta(solution.cells[text_i])['grade_id']}")
+
+    # the course's own files read from an answer cell (the source notebook holds the keys)
+    nb = fresh()
+    nb.cells[first_answer].source = (
+        "import glob\n_peek = glob.glob('../../../source/**/*.ipynb', recursive=True)\n"
+        + solution.cells[first_answer].source)
+    subs["reads_course_files"] = (nb, dict(full), "reads course files")
+
+    nb = fresh()
+    nb.cells[first_answer].source = (
+        "exec('import builtins; builtins.len = len')\n" + solution.cells[first_answer].source)
+    subs["exec_code"] = (nb, dict(full), "calls `exec`")
+
+    nb = fresh()
+    nb.cells[ex_i].source = _MODULE_PATCH + solution.cells[ex_i].source
+    subs["module_patch"] = (nb, dict(full), "assigns into `math`")
+
+    if mcqs:
+        q_i, _ = mcqs[0]
+        q_test_i, q_test_id, _ = grade_cell_after(solution, q_i)
+        nb = fresh()
+        nb.cells[q_i].source = wrong_choice_source(solution.cells[q_i].source)
+        del nb.cells[q_test_i]  # a wrong answer, and the grade cell that would catch it deleted
+        subs["deleted_grade_cell"] = (nb, {**full, q_test_id: 0.0},
+                                      f"deleted locked cell {q_test_id}")
+
+        nb = fresh()
+        patch = (
+            "import builtins, llmlab.checks\n"
+            "for _name in llmlab.checks.__all__:\n"
+            "    setattr(llmlab.checks, _name, lambda *a, **k: True)\n"
+            "builtins.AssertionError = type('AssertionError', (Exception,), {})\n"
+            "import sys\n"
+            "sys.excepthook = lambda *a: None\n"
+            "get_ipython().showtraceback = lambda *a, **k: None\n"
+        )
+        nb.cells[ex_i].source = patch + solution.cells[ex_i].source
+        expected = dict(full)
+        for i, _ in mcqs:
+            nb.cells[i].source = wrong_choice_source(solution.cells[i].source)
+            expected[grade_cell_after(solution, i)[1]] = 0.0
+        subs["monkeypatch"] = (nb, expected, "assigns into `llmlab.checks`")
+
+        # every answer an object equal to everything (the issue's attack), helpers patched
+        nb = fresh()
+        nb.cells[first_answer].source = _FAKE_VALUES + solution.cells[first_answer].source
+        expected = dict(full)
+        for i, _ in mcqs:
+            name = _MCQ_ANSWER.search(solution.cells[i].source).group(1)
+            nb.cells[i].source = f'{name} = _Key("Z")\n'
+            expected[grade_cell_after(solution, i)[1]] = 0.0
+        for i, gid in exercises:  # functions return wrong values dressed as fakes
+            m = re.search(r"^def (\w+)\(", solution.cells[i].source, re.M)
+            if m:
+                f = m.group(1)
+                nb.cells[i].source = nb.cells[i].source + (
+                    f"\n_real_{f} = {f}\n\n\ndef {f}(*args, **kwargs):\n"
+                    f"    _r = _real_{f}(*args, **kwargs)\n"
+                    f"    return _Key('wrong') if isinstance(_r, str) else _Num(-1.0)\n")
+                expected[grade_cell_after(solution, i)[1]] = 0.0
+        subs["fake_equality"] = (nb, expected, "defines `__eq__`")
+
+        nb = fresh()
+        nb.cells[first_answer].source = _SPOOFED_CLASS + solution.cells[first_answer].source
+        expected = dict(full)
+        for i, _ in mcqs:
+            name = _MCQ_ANSWER.search(solution.cells[i].source).group(1)
+            nb.cells[i].source = f"{name} = _Spoof()\n"
+            expected[grade_cell_after(solution, i)[1]] = 0.0
+        subs["spoofed_class"] = (nb, expected, "defines `__class__`")
+    return subs
