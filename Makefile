@@ -10,12 +10,19 @@ LAB_ARGS ?=
 # Where `make lab` puts the learner's own copy of course/ (git-ignored; never overwritten).
 WORKSPACE ?= $(CURDIR)/workspace
 PYTEST_ARGS ?=
+# PyTorch's CPU-only wheel index. `make lab` (learners) installs torch from it: about 200 MB
+# instead of the several GB of CUDA libraries a plain PyPI install of torch pulls on a laptop.
+# `make lab LAB_TORCH_INDEX=` uses the default index only. `make install`/`make test` use the
+# default index only (TORCH_INDEX empty), so they work where that is the only index reachable.
+LAB_TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+TORCH_INDEX ?=
 
 .PHONY: install lab test test-fast course clean-venv hub-proxy
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(if $(TORCH_INDEX),$(PY) -m pip install --quiet --extra-index-url $(TORCH_INDEX) torch==2.13.0)
 	$(PY) -m pip install --quiet -e '.[test]'
 	@touch $(STAMP)
 
@@ -23,6 +30,7 @@ install: $(STAMP)
 
 # course/ stays as released (the tests compare it with solutions/); learners work in a copy.
 # JupyterLab refuses to run as root unless told to: as root (a container, say) we add the flag.
+lab: TORCH_INDEX = $(LAB_TORCH_INDEX)
 lab: $(STAMP)
 	@$(PY) tools/course.py workspace --dir "$(WORKSPACE)"
 	@if [ "$$(id -u)" = 0 ]; then echo "running as root: starting JupyterLab with --allow-root"; fi
