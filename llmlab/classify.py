@@ -29,7 +29,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from llmlab.metrics.calibration import contextual_calibration
-from llmlab.prompts import LABEL_TEMPLATE, SPAM_LABELS, SPAM_TEMPLATE
+from llmlab.prompts import (
+    LABEL_TEMPLATE,
+    SPAM_LABELS,
+    SPAM_TEMPLATE,
+    check_template,
+    render_prompts,
+)
 from llmlab.scoring import check_batch_size, check_texts, continuation_requests, score_requests
 
 __all__ = ["ClassificationResult", "classify"]
@@ -124,8 +130,7 @@ def _check_args(texts, labels, positive, template, label_template):
             raise ValueError(f"labels={labels!r}: each label must be a non-empty string")
     if positive not in labels:
         raise ValueError(f"positive={positive!r} is not one of labels={labels!r}")
-    if "{text}" not in template:
-        raise ValueError(f"template={template!r} must contain the placeholder {{text}}")
+    check_template(template)
     if "{label}" not in label_template:
         raise ValueError(f"label_template={label_template!r} must contain {{label}}")
     return texts, labels
@@ -157,10 +162,15 @@ def classify(
         Candidate labels.
     positive : str, default="spam"
         The label whose probability is ``y_score``.
-    template : str, default="Message: {text}\\nLabel:"
-        The prompt; the bundled models were trained with this one.
+    template : str or list of dict, default="Message: {text}\\nLabel:"
+        The prompt; the bundled models were trained with this one. For an instruct model,
+        chat messages such as ``[{"role": "user", "content": "Spam or ham?\\n{text}"}]``:
+        rendered with the tokenizer's chat template, the assistant's turn opened, one BOS
+        (:func:`llmlab.prompts.render_prompts`). A tokenizer without a chat template is an
+        error that says so.
     label_template : str, default=" {label}"
-        What follows the prompt for each label.
+        What follows the prompt for each label (after a chat prompt usually ``"{label}"``,
+        without the space).
     threshold : float, default=0.5
         Two labels: predict ``positive`` where ``y_score >= threshold``. Choose it on a
         validation split with :func:`llmlab.metrics.choose_threshold`.
@@ -193,9 +203,7 @@ def classify(
     check_batch_size(batch_size)
     content_free = _check_content_free(content_free)
 
-    prompts = tokenizer(
-        [template.format(text=t) for t in [*texts, *content_free]], add_special_tokens=True
-    )["input_ids"]
+    prompts = render_prompts(tokenizer, template, [*texts, *content_free])
     conts = tokenizer(
         [label_template.format(label=lab) for lab in labels], add_special_tokens=False
     )["input_ids"]

@@ -24,3 +24,82 @@ SUMMARY_TEMPLATE = "{text}\n\nSummary:"
 def format_labelled(text: str, label: str) -> str:
     """Return the training string for one labelled message (prompt + label)."""
     return SPAM_TEMPLATE.format(text=text) + LABEL_TEMPLATE.format(label=label)
+
+
+def is_chat(template) -> bool:
+    """True for chat messages (a list of ``{"role": ..., "content": ...}`` dicts)."""
+    return isinstance(template, (list, tuple)) and all(isinstance(m, dict) for m in template)
+
+
+def check_template(template, name: str = "template", placeholder: str = "{text}") -> None:
+    """A plain string holding ``placeholder``, or chat messages one of which holds it."""
+    if isinstance(template, str):
+        if placeholder not in template:
+            raise ValueError(f"{name}={template!r} must contain the placeholder {placeholder}")
+        return
+    if not is_chat(template) or not template:
+        raise ValueError(
+            f"{name} must be a string such as 'Message: {{text}}\\nLabel:' or chat messages "
+            f"such as [{{'role': 'user', 'content': 'Spam or ham? {{text}}'}}], got {template!r}"
+        )
+    for i, message in enumerate(template):
+        if not isinstance(message.get("role"), str) or not isinstance(message.get("content"),
+                                                                          str):
+            raise ValueError(f"{name}[{i}]={message!r} needs a str 'role' and a str 'content'")
+    if not any(placeholder in m["content"] for m in template):
+        raise ValueError(f"no message of {name} contains the placeholder {placeholder}")
+
+
+def render_prompts(tokenizer, template, texts, *, placeholder: str = "{text}") -> list:
+    """Token ids of ``template`` filled with each text: the one place prompts are encoded.
+
+    A plain string is filled (``str.format``) and encoded with the tokenizer's special tokens
+    (a Llama-style BOS first), as the bundled models were trained. Chat messages are filled
+    (the placeholder replaced in each message's content, so braces elsewhere are left alone)
+    and rendered with the tokenizer's chat template, the assistant's turn opened
+    (``add_generation_prompt=True``), then encoded *without* adding special tokens: a chat
+    template writes its own BOS, and adding another would give the model a sequence it never
+    saw. A rendering that still starts with two BOS tokens is cut to one.
+
+    Raises
+    ------
+    ValueError
+        For a tokenizer without a chat template when messages are given, or a template
+        without the placeholder.
+
+    Examples
+    --------
+    >>> class Tok:
+    ...     bos_token_id = 1
+    ...     def __call__(self, texts, add_special_tokens=True):
+    ...         return {"input_ids": [[1] * add_special_tokens + [len(t)] for t in texts]}
+    >>> render_prompts(Tok(), "Message: {text}", ["hi", "hello"])
+    [[1, 11], [1, 14]]
+    """
+    check_template(template, placeholder=placeholder)
+    texts = list(texts)
+    if isinstance(template, str):
+        filled = [template.format(**{placeholder.strip("{}"): t}) for t in texts]
+        return [list(ids) for ids in tokenizer(filled, add_special_tokens=True)["input_ids"]]
+    if not getattr(tokenizer, "chat_template", None):
+        raise ValueError(
+            f"the tokenizer ({type(tokenizer).__name__}) has no chat template "
+            f"(tokenizer.chat_template is None), so chat messages cannot be rendered: pass a "
+            f"plain string template instead, or load the instruct model's tokenizer"
+        )
+    rendered = [
+        tokenizer.apply_chat_template(
+            [{**m, "content": m["content"].replace(placeholder, t)} for m in template],
+            add_generation_prompt=True,
+            tokenize=False,
+        )
+        for t in texts
+    ]
+    out = []
+    bos = getattr(tokenizer, "bos_token_id", None)
+    for ids in tokenizer(rendered, add_special_tokens=False)["input_ids"]:
+        ids = list(ids)
+        if bos is not None and ids[:2] == [bos, bos]:
+            ids = ids[1:]
+        out.append(ids)
+    return out

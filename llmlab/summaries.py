@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 
-from llmlab.prompts import SUMMARY_TEMPLATE
+from llmlab.prompts import SUMMARY_TEMPLATE, check_template, render_prompts
 from llmlab.scoring import check_batch_size, check_str_list, model_context_length, model_device
 
 __all__ = ["ROUGE_TYPES", "lead_baseline", "rouge", "summarize"]
@@ -149,8 +149,9 @@ def summarize(
         A loaded causal LM and its tokenizer (not modified).
     texts : str or list of str
         The documents.
-    template : str, default="{text}\\n\\nSummary:"
-        The prompt; must contain ``{text}``.
+    template : str or list of dict, default="{text}\\n\\nSummary:"
+        The prompt; must contain ``{text}``. Chat messages are rendered with the
+        tokenizer's chat template, as in :func:`llmlab.classify`.
     max_new_tokens : int, default=24
         At most this many tokens are generated per text.
     batch_size : int, default=8
@@ -181,14 +182,12 @@ def summarize(
     if isinstance(texts, str):
         texts = [texts]
     texts = check_str_list(texts, "texts")
-    if not isinstance(template, str) or "{text}" not in template:
-        raise ValueError(f"template={template!r} must be a str containing {{text}}")
+    check_template(template)
     if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) \
             or max_new_tokens < 1:
         raise ValueError(f"max_new_tokens={max_new_tokens!r} must be a positive int")
     check_batch_size(batch_size)
-    prompts = [template.format(text=t) for t in texts]
-    encoded = [list(x) for x in tokenizer(prompts, add_special_tokens=True)["input_ids"]]
+    encoded = render_prompts(tokenizer, template, texts)
     limit = model_context_length(model)
     for i, ids in enumerate(encoded):
         if limit is not None and len(ids) + max_new_tokens > limit:

@@ -32,7 +32,7 @@ import numpy as np
 
 from llmlab.answers import exact_match, normalize_answer, token_f1
 from llmlab.datasets import TASK_SPLITS, load_multiple_choice, load_summaries
-from llmlab.prompts import SUMMARY_TEMPLATE
+from llmlab.prompts import SUMMARY_TEMPLATE, render_prompts
 from llmlab.scoring import check_batch_size, check_str_list, continuation_requests, score_requests
 from llmlab.summaries import ROUGE_TYPES, lead_baseline, rouge, summarize
 
@@ -178,7 +178,8 @@ def _check_choices(contexts, choices_list) -> tuple[list[str], list[list[str]]]:
     return contexts, out
 
 
-def score_choices(model, tokenizer, contexts, choices_list, *, batch_size=8, progress=False):
+def score_choices(model, tokenizer, contexts, choices_list, *, template=None, batch_size=8,
+                  progress=False):
     """Log-likelihood of each choice as a continuation of its context.
 
     For question ``i`` and choice ``k`` the sequence is the context's tokens (encoded with the
@@ -201,6 +202,10 @@ def score_choices(model, tokenizer, contexts, choices_list, *, batch_size=8, pro
         One context per question (may be ``""`` if the tokenizer adds a BOS token).
     choices_list : list of list of str
         The choices of each question (at least two, each non-empty).
+    template : str or list of dict, optional
+        Wrap each context in a template (``"{text}"`` is the context), or in chat messages
+        rendered with the tokenizer's chat template (see :func:`llmlab.classify`). Default:
+        the context as it is.
     batch_size : int, default=8
         Questions per forward pass. Each context is run once and its choices are scored on
         top of its cached keys and values, so a question costs about one pass over its
@@ -236,7 +241,10 @@ def score_choices(model, tokenizer, contexts, choices_list, *, batch_size=8, pro
     contexts, choices_list = _check_choices(contexts, choices_list)
     check_batch_size(batch_size)
 
-    ctx_ids = [list(x) for x in tokenizer(contexts, add_special_tokens=True)["input_ids"]]
+    if template is None:
+        ctx_ids = [list(x) for x in tokenizer(contexts, add_special_tokens=True)["input_ids"]]
+    else:  # a question put to an instruct model: "{text}" is the context
+        ctx_ids = render_prompts(tokenizer, template, contexts)
     flat = [c for choices in choices_list for c in choices]
     flat_ids = [list(x) for x in tokenizer(flat, add_special_tokens=False)["input_ids"]]
     conts = []  # token ids of each question's choices
@@ -342,7 +350,8 @@ def multiple_choice_accuracy(scores: ChoiceScores, labels) -> MultipleChoiceResu
     )
 
 
-def evaluate_multiple_choice(model, tokenizer, questions, *, batch_size=8, progress=False):
+def evaluate_multiple_choice(model, tokenizer, questions, *, template=None, batch_size=8,
+                             progress=False):
     """Score bundled-style questions and return their acc and acc_norm.
 
     Parameters
@@ -352,6 +361,8 @@ def evaluate_multiple_choice(model, tokenizer, questions, *, batch_size=8, progr
     questions : list of dict
         Each with ``context``, ``choices`` and ``label``, as :func:`load_multiple_choice`
         returns them.
+    template : str or list of dict, optional
+        Passed to :func:`score_choices` (chat messages for an instruct model).
     batch_size : int, default=8
     progress : bool, default=False
 
@@ -386,6 +397,7 @@ def evaluate_multiple_choice(model, tokenizer, questions, *, batch_size=8, progr
         tokenizer,
         [q["context"] for q in questions],
         [q["choices"] for q in questions],
+        template=template,
         batch_size=batch_size,
         progress=progress,
     )

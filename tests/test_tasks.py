@@ -484,7 +484,7 @@ def test_summarize_bad_input(loaded):
         summarize(model, tok, ["word " * 200])
     with pytest.raises(ValueError, match="max_new_tokens=0"):
         summarize(model, tok, ["a b c"], max_new_tokens=0)
-    with pytest.raises(ValueError, match="must be a str containing"):
+    with pytest.raises(ValueError, match="must contain the placeholder"):
         summarize(model, tok, ["a b c"], template="no placeholder")
     with pytest.raises(ValueError, match="batch_size=0"):
         summarize(model, tok, ["a b c"], batch_size=0)
