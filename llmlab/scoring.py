@@ -522,8 +522,11 @@ def _gather_logprobs(logits, target):
     """
     import torch
 
-    logp = torch.log_softmax(logits.float(), -1)
-    return logp.gather(1, target[:, None].to(logp.device))[:, 0].double()
+    # cross_entropy is log_softmax and gather fused: no (rows, vocab) log-prob tensor is made
+    nll = torch.nn.functional.cross_entropy(
+        logits.float(), target.to(logits.device), reduction="none"
+    )
+    return (-nll).double()
 
 
 def _takes_bool_logits_to_keep(model) -> bool:
