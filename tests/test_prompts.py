@@ -104,3 +104,26 @@ def test_bad_templates_and_a_tokenizer_without_a_chat_template(llama):
         render_prompts(tok, 42, TEXTS)
     with pytest.raises(ValueError, match="must contain the placeholder"):
         llmlab.classify(model, tok, TEXTS, template="no placeholder")
+
+
+@pytest.mark.slow
+def test_a_wrong_chat_template_ruins_a_bundled_classifier():
+    """The measured effect behind benchmarks/template_effect.py, on 300 test messages."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(
+        "template_effect", Path(__file__).parents[1] / "benchmarks" / "template_effect.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    model, tok = llmlab.load_model("tiny-llama"), llmlab.load_tokenizer("tiny-llama")
+    texts, y_true = llmlab.datasets.load_spam("test")
+    texts, y_true = texts[:300], y_true[:300]
+    messages = [{"role": "user", "content": "Message: {text}"}]
+    plain = llmlab.classify(model, tok, texts)
+    right = llmlab.classify(model, _with_template(tok, bench.RIGHT), texts, template=messages)
+    wrong = llmlab.classify(model, _with_template(tok, bench.WRONG), texts, template=messages)
+    np.testing.assert_array_equal(right.label_logprobs, plain.label_logprobs)
+    bal = {name: llmlab.metrics.balanced_accuracy_score(y_true, out.y_pred)
+           for name, out in (("plain", plain), ("wrong", wrong))}
+    assert bal["plain"] > 0.85 and bal["wrong"] < bal["plain"] - 0.2, bal
