@@ -14,71 +14,13 @@ import numbers
 
 import numpy as np
 
-from llmlab.metrics.validation import _as_label_array, _show, _sorted, check_option
+from llmlab.metrics.validation import check_option, check_probabilities
 
 __all__ = ["STRATEGIES", "calibration_bins", "contextual_calibration",
            "expected_calibration_error"]
 
 #: The values ``strategy=`` accepts.
 STRATEGIES = ("uniform", "quantile")
-
-
-def _check_probabilities(y_true, y_prob, pos_label):
-    """Validate a binary ``y_true`` and ``y_prob`` in [0, 1]; return (positive, y_prob)."""
-    yt, kind = _as_label_array(y_true, "y_true")
-    if y_prob is None or isinstance(y_prob, (str, bytes)):
-        raise ValueError(f"y_prob={y_prob!r} must be a sequence of probabilities, one per sample.")
-    try:
-        yp = np.asarray(y_prob, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(
-            "y_prob must hold numbers: the probability of the positive class for each sample. "
-            "Did you pass y_pred instead of y_score?"
-        ) from None
-    if yp.ndim == 2 and yp.shape[1] == 1:
-        yp = yp.ravel()
-    if yp.ndim != 1:
-        raise ValueError(
-            f"y_prob has shape {yp.shape}; expected one probability per sample (for per-class "
-            f"probabilities pass the positive class's column, e.g. y_prob[:, 1])."
-        )
-    if yp.shape[0] != yt.shape[0]:
-        raise ValueError(
-            f"y_true and y_prob have different lengths: len(y_true)={yt.shape[0]} but "
-            f"len(y_prob)={yp.shape[0]}."
-        )
-    if yt.shape[0] == 0:
-        raise ValueError("y_true and y_prob are empty; at least one sample is needed.")
-    bad = ~np.isfinite(yp) | (yp < 0) | (yp > 1)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise ValueError(
-            f"y_prob[{i}] is {yp[i].item()!r}; probabilities must lie in [0, 1]. Scores that "
-            f"are not probabilities have no calibration to measure."
-        )
-    classes = _sorted(set(yt.tolist()))
-    if len(classes) > 2:
-        raise ValueError(
-            f"y_true holds {len(classes)} classes {_show(classes)}; calibration here is for a "
-            f"binary task (the positive class against the rest)."
-        )
-    if pos_label is None:
-        if kind == "number" and (set(classes) <= {0, 1} or set(classes) <= {-1, 1}):
-            pos_label = 1
-        else:
-            raise ValueError(
-                f"y_true holds {_show(classes)} and pos_label is not set; pass the class whose "
-                f"probability y_prob is, e.g. pos_label={classes[-1]!r}."
-            )
-    if isinstance(pos_label, str) != (kind == "string"):
-        raise ValueError(
-            f"pos_label={pos_label!r} is not a valid label: y_true holds {kind}s "
-            f"{_show(classes)}."
-        )
-    if pos_label not in classes and len(classes) == 2:
-        raise ValueError(f"pos_label={pos_label!r} is not one of the labels in y_true: "
-                         f"{_show(classes)}.")
-    return yt == pos_label, yp
 
 
 def calibration_bins(y_prob, *, n_bins=10, strategy="uniform"):
@@ -152,7 +94,7 @@ def expected_calibration_error(y_true, y_prob, *, pos_label=None, n_bins=10,
     >>> round(expected_calibration_error(y_true, y_prob, n_bins=2), 3)
     0.2
     """
-    positive, yp = _check_probabilities(y_true, y_prob, pos_label)
+    positive, yp = check_probabilities(y_true, y_prob, pos_label=pos_label)
     bins = calibration_bins(yp, n_bins=n_bins, strategy=strategy)
     n_bins_used = int(bins.max()) + 1
     sum_true = np.bincount(bins, weights=positive.astype(float), minlength=n_bins_used)

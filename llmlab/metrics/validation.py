@@ -16,6 +16,7 @@ __all__ = [
     "AVERAGES",
     "check_option",
     "check_prf_options",
+    "check_probabilities",
     "check_sample_weight",
     "check_scores",
     "check_targets",
@@ -311,17 +312,23 @@ def check_prf_options(yt, yp, kind, *, labels, pos_label, average, zero_division
 # --------------------------------------------------------------------------------------
 
 
-def check_scores(y_true, y_score, *, pos_label=None, sample_weight=None):
-    """Validate inputs of score-based metrics; return ``(y_true, y_score, pos_label, sw)``."""
+def check_scores(y_true, y_score, *, pos_label=None, sample_weight=None, name="y_score",
+                 require_positive=True):
+    """Validate inputs of score-based metrics; return ``(y_true, y_score, pos_label, sw)``.
+
+    ``name`` is what the scores are called in messages (``"y_prob"`` for probabilities);
+    ``require_positive`` refuses a ``y_true`` without the positive class (a precision-recall
+    curve needs one; a calibration measure does not).
+    """
     yt, kind = _as_label_array(y_true, "y_true")
     if y_score is None:
-        raise ValueError("y_score is None; expected one score per sample.")
+        raise ValueError(f"{name} is None; expected one score per sample.")
     raw = np.asarray(y_score)
     if raw.dtype.kind in "USO" and raw.size and any(isinstance(v, str) for v in raw.ravel()):
         raise ValueError(
-            f"y_score holds strings (e.g. {next(v for v in raw.ravel() if isinstance(v, str))!r})"
+            f"{name} holds strings (e.g. {next(v for v in raw.ravel() if isinstance(v, str))!r})"
             f"; it must hold numbers: the score or probability of the positive class for each "
-            f"sample. Did you pass y_pred instead of y_score?"
+            f"sample. Did you pass y_pred instead of {name}?"
         )
     try:
         # keep a float32 array float32, as scikit-learn would (its thresholds stay 0.3, not
@@ -329,38 +336,38 @@ def check_scores(y_true, y_score, *, pos_label=None, sample_weight=None):
         ys = raw if raw.dtype.kind == "f" else np.asarray(y_score, dtype=float)
     except (TypeError, ValueError):
         raise ValueError(
-            "y_score must be a sequence of numbers: the score or probability of the positive "
+            f"{name} must be a sequence of numbers: the score or probability of the positive "
             "class for each sample."
         ) from None
     if ys.ndim == 0:
-        raise ValueError(f"y_score={y_score!r} is a single value; expected one score per sample.")
+        raise ValueError(f"{name}={y_score!r} is a single value; expected one score per sample.")
     if ys.ndim == 2 and ys.shape[1] == 1:
         ys = ys.ravel()
     if ys.ndim != 1:
         raise ValueError(
-            f"y_score has shape {ys.shape}; expected one score per sample. For per-class "
-            f"probabilities pass the positive class's column, e.g. y_score[:, 1]."
+            f"{name} has shape {ys.shape}; expected one score per sample. For per-class "
+            f"probabilities pass the positive class's column, e.g. {name}[:, 1]."
         )
     if yt.shape[0] != ys.shape[0]:
         raise ValueError(
-            f"y_true and y_score have different lengths: len(y_true)={yt.shape[0]} but "
-            f"len(y_score)={ys.shape[0]}. They must hold one value per sample, in the same order."
+            f"y_true and {name} have different lengths: len(y_true)={yt.shape[0]} but "
+            f"len({name})={ys.shape[0]}. They must hold one value per sample, in the same order."
         )
     if yt.shape[0] == 0:
-        raise ValueError("y_true and y_score are empty; at least one sample is needed.")
+        raise ValueError(f"y_true and {name} are empty; at least one sample is needed.")
     bad = ~np.isfinite(ys)
     if bad.any():
         i, n = _first_bad(bad)
         raise ValueError(
-            f"y_score contains {ys[i].item()!r} at index {i} ({n} non-finite value(s) in all); "
+            f"{name} contains {ys[i].item()!r} at index {i} ({n} non-finite value(s) in all); "
             f"scores must be finite numbers. Drop those samples or fix the scorer."
         )
 
     classes = _sorted(set(yt.tolist()))
     if len(classes) > 2:
         raise ValueError(
-            f"y_true holds {len(classes)} classes {_show(classes)}; a precision-recall curve "
-            f"needs a binary task (the positive class against the rest). Binarize first, e.g. "
+            f"y_true holds {len(classes)} classes {_show(classes)}; {name} needs a binary "
+            f"task (the positive class against the rest). Binarize first, e.g. "
             f"y_true = [y == 'spam' for y in y_true]."
         )
     if pos_label is None:
@@ -378,7 +385,7 @@ def check_scores(y_true, y_score, *, pos_label=None, sample_weight=None):
             f"pos_label={classes[-1]!r}."
         )
     if pos_label not in classes:
-        if len(classes) == 2:
+        if len(classes) == 2 or not require_positive:
             raise ValueError(
                 f"pos_label={pos_label!r} is not one of the labels in y_true: {_show(classes)}."
             )
@@ -389,5 +396,23 @@ def check_scores(y_true, y_score, *, pos_label=None, sample_weight=None):
         )
     sw = check_sample_weight(sample_weight, yt.shape[0])
     return yt, ys, pos_label, sw
+
+
+def check_probabilities(y_true, y_prob, *, pos_label=None):
+    """Validate a binary ``y_true`` and probabilities in [0, 1]; return ``(positive, y_prob)``.
+
+    ``positive`` is the boolean array ``y_true == pos_label``. The checks are
+    :func:`check_scores`' (a ``y_true`` without positives is allowed) plus the range.
+    """
+    yt, yp, pos_label, _ = check_scores(y_true, y_prob, pos_label=pos_label, name="y_prob",
+                                        require_positive=False)
+    bad = (yp < 0) | (yp > 1)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"y_prob[{i}] is {yp[i].item()!r}; probabilities must lie in [0, 1]. Scores that "
+            f"are not probabilities have no calibration to measure."
+        )
+    return yt == pos_label, yp
 
 

@@ -94,13 +94,10 @@ class ReliabilityDisplay:
         """
         from sklearn.calibration import calibration_curve
 
-        from llmlab.metrics.calibration import (
-            _check_probabilities,
-            calibration_bins,
-            expected_calibration_error,
-        )
+        from llmlab.metrics.calibration import calibration_bins, expected_calibration_error
+        from llmlab.metrics.validation import check_probabilities
 
-        positive, yp = _check_probabilities(y_true, y_prob, pos_label)
+        positive, yp = check_probabilities(y_true, y_prob, pos_label=pos_label)
         ece = expected_calibration_error(positive.astype(int), yp, pos_label=1, n_bins=n_bins,
                                          strategy=strategy)
         prob_true, prob_pred = calibration_curve(positive.astype(int), yp, n_bins=n_bins,
