@@ -49,6 +49,8 @@ GRADING_TIMEOUT = 60  # seconds per cell while grading the solutions and the lea
 ADVERSARIAL_TIMEOUT = 15  # per cell for the adversarial students: the infinite loop costs this
 MAX_SECONDS = 60
 COURSE_BUDGET_SECONDS = 180  # the whole course, every lesson run once in a fresh kernel
+# Seconds kept free in that budget for lessons being written (lesson 07, issue 17: ~40 s).
+RESERVED_SECONDS = {"07_": 40}
 MAX_PEAK_BYTES = 1024**3
 RESULTS = ROOT / "artifacts" / "grading.json"
 
@@ -262,19 +264,25 @@ def test_solutions_score_full_marks_fast_and_small(graded, lesson):
     assert run.peak_rss_bytes < MAX_PEAK_BYTES, f"{lesson} peaked at {run.peak_rss_bytes} bytes"
 
 
-@pytest.mark.xfail(strict=False, reason="issue 13 section 5 is open: the course does not yet run "
-                   "in 180 s (the test prints the per-lesson times it measured)")
 def test_course_runtime_per_lesson_and_total(graded):
     """Each solution notebook graded in a fresh kernel (nbgrader and kernel start-up
-    included): the per-lesson times and the whole course's, against its 180 s promise."""
+    included): the per-lesson times and the whole course's, against its 180 s promise.
+
+    Until lesson 07 (issue 17) is in solutions/, its expected share (``RESERVED_SECONDS``) is
+    kept free: the lessons there must leave it, so that adding it keeps the course in budget."""
     runs = graded[1]
     total = 0.0
     for lesson in LESSONS:
         seconds = runs[lesson, "perfect"].seconds
         total += seconds
         print(f"course runtime {lesson:<28}{seconds:6.1f} s")
-    print(f"course runtime {'total':<28}{total:6.1f} s (budget {COURSE_BUDGET_SECONDS} s)")
-    assert total < COURSE_BUDGET_SECONDS, f"the course took {total:.0f} s to run"
+    reserved = sum(s for name, s in RESERVED_SECONDS.items()
+                   if not any(lesson.startswith(name) for lesson in LESSONS))
+    print(f"course runtime {'total':<28}{total:6.1f} s (budget {COURSE_BUDGET_SECONDS} s; "
+          f"reserved for lessons not yet here {reserved} s; "
+          f"left {COURSE_BUDGET_SECONDS - reserved - total:.1f} s)")
+    assert total + reserved < COURSE_BUDGET_SECONDS, (
+        f"the course took {total:.0f} s to run (+ {reserved} s reserved for lessons to come)")
 
 
 @pytest.mark.parametrize("lesson", LESSONS)
