@@ -85,6 +85,12 @@ class ClassificationResult:
         return contextual_calibration(self.label_logprobs, self.content_free_logprobs)[0]
 
     @property
+    def raw_probabilities(self) -> np.ndarray:
+        """Per-label probabilities from the label log-likelihoods alone (rows sum to 1), with
+        no contextual calibration: what ``probabilities`` is without ``content_free``."""
+        return _softmax(self.label_logprobs)
+
+    @property
     def content_free_probabilities(self) -> np.ndarray | None:
         """The label probabilities divided out by contextual calibration (None without it)."""
         if self.content_free_logprobs is None:

@@ -184,3 +184,12 @@ def test_output_layer_runs_only_on_needed_positions(llama, labels):
     # row per later label token.
     expected = len(MESSAGES) * (1 + sum(len(c) - 1 for c in conts))
     assert sum(rows) == expected
+
+
+def test_raw_probabilities_ignore_contextual_calibration(llama):
+    model, tok, _ = llama
+    plain = llmlab.classify(model, tok, MESSAGES)
+    calibrated = llmlab.classify(model, tok, MESSAGES, content_free="N/A")
+    np.testing.assert_allclose(calibrated.raw_probabilities, plain.probabilities, rtol=1e-12)
+    np.testing.assert_allclose(plain.raw_probabilities, plain.probabilities, rtol=1e-12)
+    assert not np.allclose(calibrated.probabilities, calibrated.raw_probabilities)
