@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import json
 import math
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -152,32 +151,31 @@ class ServedModel(Backend):
         self.timeout = float(timeout)
         self.max_retries = max_retries
         self.context_length = context_length
-        self.requests_sent = 0
         self._checked = False
-        self._first_token_logprobs = None
-        self._lock = threading.Lock()
 
     def __repr__(self):
         return f"ServedModel({self.base_url!r}, model={self.model!r})"
 
     # -- HTTP -------------------------------------------------------------------------------
-    def _http(self, method, path, payload=None):
-        """One call with retries; returns the decoded JSON answer."""
-        url = self.base_url + path
+    def _send(self, method, url, payload=None) -> bytes:
+        """One HTTP attempt (no retry); the raw answer body."""
         data = None if payload is None else json.dumps(payload).encode("utf-8")
         headers = {"Content-Type": "application/json"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
+        request = urllib.request.Request(url, data=data, headers=headers, method=method)
+        with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            return response.read()
+
+    def _http(self, method, path, payload=None):
+        """One call with retries; returns the decoded JSON answer."""
+        url = self.base_url + path
         last = None
         for attempt in range(self.max_retries + 1):
             if attempt:
                 time.sleep(min(0.25 * 2 ** (attempt - 1), 4.0))
-            with self._lock:
-                self.requests_sent += 1
-            request = urllib.request.Request(url, data=data, headers=headers, method=method)
             try:
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                    body = response.read()
+                body = self._send(method, url, payload)
             except urllib.error.HTTPError as exc:
                 detail = exc.read()[:300].decode("utf-8", "replace")
                 last = ServerError(f"{method} {url} answered HTTP {exc.code}: {detail}")
@@ -229,7 +227,6 @@ class ServedModel(Backend):
         if tokenizer is not self.tokenizer:
             self.tokenizer = tokenizer
             self._checked = False
-            self._first_token_logprobs = None
 
     def _tokenize_on_server(self, text):
         """The server's ids for ``text``, or None where it has no tokenize endpoint."""
@@ -239,7 +236,7 @@ class ServedModel(Backend):
         ):
             for base in (self.base_url, self.base_url.rsplit("/v1", 1)[0]):
                 try:
-                    answer = _post(base + path, payload, self)
+                    answer = json.loads(self._send("POST", base + path, payload))
                 except urllib.error.HTTPError as exc:
                     if exc.code in (404, 405):
                         continue
@@ -416,13 +413,3 @@ class ServedModel(Backend):
         for (r, k), res in zip(jobs, results):
             out[r][k] = res
         return out
-
-
-def _post(url, payload, served):
-    headers = {"Content-Type": "application/json"}
-    if served.api_key:
-        headers["Authorization"] = f"Bearer {served.api_key}"
-    request = urllib.request.Request(url, data=json.dumps(payload).encode("utf-8"),
-                                     headers=headers, method="POST")
-    with urllib.request.urlopen(request, timeout=served.timeout) as response:
-        return json.loads(response.read())
