@@ -337,9 +337,6 @@ def as_backend(model) -> Backend:
     """``model`` itself if it is a :class:`Backend`, else a :class:`TransformersBackend`."""
     if isinstance(model, Backend):
         return model
-    wrapped = getattr(model, "scoring_backend", None)
-    if isinstance(wrapped, Backend):
-        return wrapped
     if not hasattr(model, "config") or not callable(model):
         raise TypeError(
             f"model is a {type(model).__name__}; pass a transformers causal LM (from "
@@ -364,6 +361,7 @@ class TransformersBackend(Backend):
         self.pad_id = pad_id
         self.context_length = model_context_length(model)
         self.device = model_device(model)
+        self._bool_logits_to_keep = _takes_bool_logits_to_keep(model)
 
     def score_batch(self, requests):
         import torch
@@ -490,7 +488,7 @@ class TransformersBackend(Backend):
             k: v.to(self.device) if isinstance(v, torch.Tensor) else v
             for k, v in kwargs.items()
         }
-        if _takes_bool_logits_to_keep(self.model):
+        if self._bool_logits_to_keep:
             kwargs["logits_to_keep"] = keep.to(self.device)
         out = self.model(**kwargs)
         logits = out.logits
