@@ -1,58 +1,46 @@
-"""What a prompt template does to a label-likelihood classifier, measured on the spam test split.
+"""What a prompt format does to an instruct model used as a classifier, on the spam test split.
 
-The bundled models were trained on "Message: {text}\\nLabel: spam|ham". The same messages are
-classified three ways with the same model and labels:
+The bundled instruct model (``tiny-llama-instruct``) was fine-tuned on conversations in its
+own chat template (``<|user|>`` / ``<|assistant|>`` turns). The same messages are classified
+three ways with the same model and labels (``llmlab.training.evaluate.template_ways``):
 
-* plain: the training format as a plain string template (llmlab.classify's default);
-* chat, right template: chat messages rendered by a chat template that writes the training
-  format, so the model sees exactly what it was trained on (ids checked equal to plain);
-* chat, wrong template: the same messages rendered by a template of another family (role
-  markers the model never saw), as happens when a GGUF file or a tokenizer carries another
-  model's template.
+* chat, its own template: ``llmlab.prompts.SPAM_CHAT_MESSAGES`` rendered by the tokenizer's
+  chat template, the label as the assistant's bare answer;
+* plain prompt: the pretraining format ``Message: {text}\\nLabel:`` with ``" spam"``/``" ham"``;
+* chat, wrong template: the same messages rendered with ChatML (role markers of another
+  family), as happens when a GGUF file or a tokenizer carries another model's template.
 
-Prints F1, balanced accuracy and ECE for each. Run:
-    .venv/bin/python benchmarks/template_effect.py [--model tiny-llama]
+Prints F1, precision, recall, balanced accuracy, ECE and how many messages were called spam.
+The same comparison is in the model's card. Run:
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/template_effect.py [--model tiny-llama-instruct]
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
-
-RIGHT = ("{{ bos_token }}{% for m in messages %}{{ m['content'] }}{% endfor %}"
-         "{% if add_generation_prompt %}{{ '\\n' }}Label:{% endif %}")
-WRONG = ("{{ bos_token }}{% for m in messages %}<|im_start|>{{ m['role'] }}{{ '\\n' }}"
-         "{{ m['content'] }}<|im_end|>{{ '\\n' }}{% endfor %}"
-         "{% if add_generation_prompt %}<|im_start|>assistant{{ '\\n' }}{% endif %}")
 
 
 def main(argv=None):
     import llmlab
-    from llmlab import metrics
-    from llmlab.prompts import render_prompts
+    from llmlab.training.evaluate import template_effect, template_ways
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default="tiny-llama")
+    ap.add_argument("--model", default="tiny-llama-instruct",
+                    help="a model whose tokenizer has a chat template")
     args = ap.parse_args(argv)
     model, tok = llmlab.load_model(args.model), llmlab.load_tokenizer(args.model)
+    if not tok.chat_template:
+        ap.error(f"{args.model}'s tokenizer has no chat template: use an instruct model "
+                 "such as tiny-llama-instruct")
     texts, y_true = llmlab.datasets.load_spam("test")
-    messages = [{"role": "user", "content": "Message: {text}"}]
-    ways = {}
-    ways["plain prompt"] = llmlab.classify(model, tok, texts)
-    for name, template in (("chat, right template", RIGHT), ("chat, wrong template", WRONG)):
-        chat_tok = copy.deepcopy(tok)
-        chat_tok.chat_template = template
-        if template is RIGHT:  # the right template renders exactly the training ids
-            assert render_prompts(chat_tok, messages, texts[:50]) == render_prompts(
-                tok, "Message: {text}\nLabel:", texts[:50])
-        ways[name] = llmlab.classify(model, chat_tok, texts, template=messages)
+    effect = template_effect(model, template_ways(tok), texts, y_true)
     print(f"{args.model}, spam test split ({len(texts)} messages), threshold 0.5")
-    print(f"{'prompt':24s} {'F1':>6s} {'bal. acc':>8s} {'ECE':>6s} {'predicted spam':>15s}")
-    for name, out in ways.items():
-        f1 = metrics.f1_score(y_true, out.y_pred, pos_label="spam")
-        bal = metrics.balanced_accuracy_score(y_true, out.y_pred)
-        ece = metrics.expected_calibration_error(y_true, out.y_score, pos_label="spam")
-        print(f"{name:24s} {f1:6.3f} {bal:8.3f} {ece:6.3f} {out.y_pred.count('spam'):15d}")
+    print(f"{'prompt':30s} {'F1':>6s} {'prec':>6s} {'recall':>6s} {'bal.acc':>7s} {'ECE':>6s} "
+          f"{'called spam':>11s}")
+    for name, c in effect.items():
+        print(f"{name:30s} {c['f1']:6.3f} {c['precision']:6.3f} {c['recall']:6.3f} "
+              f"{c['balanced_accuracy']:7.3f} {c['ece']:6.3f} {c['predicted_spam']:11d}")
+    return effect
 
 
 if __name__ == "__main__":

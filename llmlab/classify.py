@@ -30,10 +30,12 @@ import numpy as np
 
 from llmlab.metrics.calibration import contextual_calibration
 from llmlab.prompts import (
+    CHAT_LABEL_TEMPLATE,
     LABEL_TEMPLATE,
     SPAM_LABELS,
     SPAM_TEMPLATE,
     check_template,
+    is_chat,
     render_prompts,
 )
 from llmlab.scoring import check_batch_size, check_texts, continuation_requests, score_requests
@@ -150,7 +152,7 @@ def classify(
     labels=SPAM_LABELS,
     positive="spam",
     template=SPAM_TEMPLATE,
-    label_template=LABEL_TEMPLATE,
+    label_template=None,
     threshold=0.5,
     content_free=None,
     batch_size=16,
@@ -174,9 +176,11 @@ def classify(
         rendered with the tokenizer's chat template, the assistant's turn opened, one BOS
         (:func:`llmlab.prompts.render_prompts`). A tokenizer without a chat template is an
         error that says so.
-    label_template : str, default=" {label}"
-        What follows the prompt for each label (after a chat prompt usually ``"{label}"``,
-        without the space).
+    label_template : str, optional
+        What follows the prompt for each label. Default: ``" {label}"`` (a space, then the
+        label) after a plain template, as the bundled models were trained; ``"{label}"``
+        after chat messages, where the assistant's answer starts right after the opened
+        turn (``"<|assistant|>\\n"``), without a space.
     threshold : float, default=0.5
         Two labels: predict ``positive`` where ``y_score >= threshold``. Choose it on a
         validation split with :func:`llmlab.metrics.choose_threshold`.
@@ -204,6 +208,8 @@ def classify(
     >>> out.y_pred  # doctest: +SKIP
     ['spam']
     """
+    if label_template is None:
+        label_template = CHAT_LABEL_TEMPLATE if is_chat(template) else LABEL_TEMPLATE
     texts, labels = _check_args(texts, labels, positive, template, label_template)
     _check_threshold(threshold)
     check_batch_size(batch_size)

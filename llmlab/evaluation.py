@@ -84,6 +84,8 @@ def evaluate(
     batch_size=8,
     progress=False,
     single_window_only=False,
+    template=None,
+    label_template=None,
 ) -> Evaluation:
     """Perplexity on the docs test split and spam classification on the spam test split(s).
 
@@ -104,6 +106,10 @@ def evaluate(
     single_window_only : bool, default=False
         Score only the documents that fit one window (a server that takes text cannot score
         a window that starts mid-text); how many were left out is in ``n_docs_skipped``.
+    template, label_template : optional
+        The classification prompt and label continuation (see :func:`llmlab.classify`);
+        default: the bundled models' ``"Message: {text}\\nLabel:"``. An instruct model is
+        evaluated with its chat messages, e.g. ``llmlab.prompts.SPAM_CHAT_MESSAGES``.
     """
     import llmlab
     from llmlab import datasets
@@ -137,7 +143,9 @@ def evaluate(
         texts, y_true = datasets.load_spam("test", variant=variant)
         texts, y_true = texts[:max_messages], y_true[:max_messages]
         out.classification[variant] = llmlab.classify(
-            model, tokenizer, texts, batch_size=2 * batch_size, progress=progress)
+            model, tokenizer, texts, batch_size=2 * batch_size, progress=progress,
+            **({} if template is None else {"template": template}),
+            label_template=label_template)
         out.y_true[variant] = y_true
     out.seconds = time.perf_counter() - t0
     return out

@@ -11,8 +11,26 @@ SPAM_TEMPLATE = "Message: {text}\nLabel:"
 #: What follows the prompt for a given label (a space, then the label word).
 LABEL_TEMPLATE = " {label}"
 
+#: What follows a chat prompt for a given label: the label alone, as an assistant's answer
+#: starts right after the opened turn.
+CHAT_LABEL_TEMPLATE = "{label}"
+
 #: The two labels of the bundled spam data set, negative first.
 SPAM_LABELS = ("ham", "spam")
+
+#: The chat prompt of the bundled instruct model (``tiny-llama-instruct``), which was
+#: fine-tuned to answer it with the bare label: ``llmlab.classify(model, tok, texts,
+#: template=SPAM_CHAT_MESSAGES)`` (the label continuation is then ``"{label}"``).
+SPAM_CHAT_MESSAGES = ({"role": "user", "content": "Is this message spam or ham?\n\n{text}"},)
+
+#: The ChatML chat template (``<|im_start|>role ... <|im_end|>``, as Qwen and many fine-tunes
+#: use), with a Llama-style BOS first. On a model trained with another template it is the
+#: *wrong* template: what a model gets when a GGUF file or tokenizer carries another family's.
+CHATML_TEMPLATE = (
+    "{{ bos_token }}{% for message in messages %}<|im_start|>{{ message['role'] }}{{ '\\n' }}"
+    "{{ message['content'] }}<|im_end|>{{ '\\n' }}{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant{{ '\\n' }}{% endif %}"
+)
 
 #: The prompt :func:`llmlab.summaries.summarize` wraps a document in; ``{text}`` is the
 #: document. Chosen on the *validation* pairs among five candidates ("Summary:", "In short:",

@@ -22,7 +22,8 @@ import torch
 import llmlab
 from llmlab.datasets import load_docs
 
-MODELS = {"tiny-llama": "LlamaForCausalLM", "tiny-mistral": "MistralForCausalLM"}
+MODELS = {"tiny-llama": "LlamaForCausalLM", "tiny-mistral": "MistralForCausalLM",
+          "tiny-llama-instruct": "LlamaForCausalLM"}
 
 pytestmark = pytest.mark.skipif(
     set(MODELS) - set(llmlab.list_bundled_models()), reason="bundled models not built"
@@ -94,12 +95,15 @@ def measured(loaded):
     """Each bundled model measured now by the one evaluation function (``llmlab report`` and
     the model cards), with the windows its card records."""
     from llmlab.evaluation import evaluate
+    from llmlab.prompts import SPAM_CHAT_MESSAGES
 
     out = {}
     for name, (model, tok) in loaded.items():
         docs = _results(name)["docs_test"]
+        # the instruct model's card classifies through its chat template
+        chat = {"template": list(SPAM_CHAT_MESSAGES)} if tok.chat_template else {}
         out[name] = evaluate(model, tok, spam_variants=("natural", "rare"),
-                             max_length=docs["max_length"], stride=docs["stride"])
+                             max_length=docs["max_length"], stride=docs["stride"], **chat)
     return out
 
 
@@ -156,7 +160,7 @@ def test_recorded_training_chain_matches_configs(name):
     ``--reproduce`` rebuilds a model from configs.py and the recorded step counts, so a recipe
     edited after the shipped run would silently rebuild something else.
     """
-    from llmlab.training.configs import get_spec, stages
+    from llmlab.training.configs import get_spec, lineage
 
     summary = json.loads((Path(llmlab.resolve_model_path(name)) / "training_summary.json")
                          .read_text())
@@ -164,7 +168,7 @@ def test_recorded_training_chain_matches_configs(name):
     while summary:
         chain.insert(0, summary)
         summary = summary.get("previous_stage")
-    plan = stages(get_spec(name))
+    plan = lineage(get_spec(name))
     assert len(chain) == len(plan)
     for i, (spec, recorded) in enumerate(zip(plan, chain)):
         expected = json.loads(json.dumps(spec.to_dict()))  # tuples -> lists, as recorded

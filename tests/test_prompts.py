@@ -64,14 +64,30 @@ def test_chat_messages_get_one_bos_and_the_generation_prompt(llama):
 def test_classify_with_chat_messages_equals_the_same_plain_prompt(llama):
     model, tok = llama
     chat_tok = _with_template(tok, PLAIN_LIKE)
+    messages = [{"role": "user", "content": "Message: {text}"}]
     plain = llmlab.classify(model, tok, TEXTS)
-    chat = llmlab.classify(model, chat_tok, TEXTS,
-                           template=[{"role": "user", "content": "Message: {text}"}])
+    chat = llmlab.classify(model, chat_tok, TEXTS, template=messages, label_template=" {label}")
     np.testing.assert_array_equal(chat.label_logprobs, plain.label_logprobs)
     # and a different template really changes the scores
-    other = llmlab.classify(model, _with_template(tok, TURNS), TEXTS,
-                            template=[{"role": "user", "content": "Message: {text}"}])
+    other = llmlab.classify(model, _with_template(tok, TURNS), TEXTS, template=messages,
+                            label_template=" {label}")
     assert not np.allclose(other.label_logprobs, plain.label_logprobs)
+
+
+def test_after_chat_messages_the_label_continuation_defaults_to_the_bare_label(llama):
+    """An assistant's answer starts right after the opened turn: "spam", not " spam"."""
+    model, tok = llama
+    chat_tok = _with_template(tok, TURNS)
+    messages = [{"role": "user", "content": "Is this spam? {text}"}]
+    default = llmlab.classify(model, chat_tok, TEXTS, template=messages)
+    bare = llmlab.classify(model, chat_tok, TEXTS, template=messages, label_template="{label}")
+    spaced = llmlab.classify(model, chat_tok, TEXTS, template=messages, label_template=" {label}")
+    np.testing.assert_array_equal(default.label_logprobs, bare.label_logprobs)
+    assert not np.allclose(default.label_logprobs, spaced.label_logprobs)
+    # a plain template keeps " {label}", as the bundled models were trained
+    np.testing.assert_array_equal(
+        llmlab.classify(model, tok, TEXTS).label_logprobs,
+        llmlab.classify(model, tok, TEXTS, label_template=" {label}").label_logprobs)
 
 
 def test_choices_and_summaries_take_chat_messages(llama):
@@ -108,21 +124,20 @@ def test_bad_templates_and_a_tokenizer_without_a_chat_template(llama):
 
 @pytest.mark.slow
 def test_a_wrong_chat_template_ruins_a_bundled_classifier():
-    """The measured effect behind benchmarks/template_effect.py, on 300 test messages."""
-    import importlib.util
-    from pathlib import Path
+    """A base model given its training format through a chat template that writes exactly
+    that format scores the same; given ChatML's role markers, it falls apart (300 test
+    messages). The instruct model's version is tests/test_instruct.py."""
+    from llmlab.prompts import CHATML_TEMPLATE
 
-    spec = importlib.util.spec_from_file_location(
-        "template_effect", Path(__file__).parents[1] / "benchmarks" / "template_effect.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
     model, tok = llmlab.load_model("tiny-llama"), llmlab.load_tokenizer("tiny-llama")
     texts, y_true = llmlab.datasets.load_spam("test")
     texts, y_true = texts[:300], y_true[:300]
     messages = [{"role": "user", "content": "Message: {text}"}]
     plain = llmlab.classify(model, tok, texts)
-    right = llmlab.classify(model, _with_template(tok, bench.RIGHT), texts, template=messages)
-    wrong = llmlab.classify(model, _with_template(tok, bench.WRONG), texts, template=messages)
+    right = llmlab.classify(model, _with_template(tok, PLAIN_LIKE), texts, template=messages,
+                            label_template=" {label}")
+    wrong = llmlab.classify(model, _with_template(tok, CHATML_TEMPLATE), texts,
+                            template=messages, label_template=" {label}")
     np.testing.assert_array_equal(right.label_logprobs, plain.label_logprobs)
     bal = {name: llmlab.metrics.balanced_accuracy_score(y_true, out.y_pred)
            for name, out in (("plain", plain), ("wrong", wrong))}

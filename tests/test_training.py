@@ -17,11 +17,10 @@ transformers = pytest.importorskip("transformers")
 import itertools
 
 from llmlab.perplexity import plan_windows
-from llmlab.training.configs import SPECS, get_spec, make_config
+from llmlab.training.configs import BUNDLED, SPECS, get_spec, make_config
 from llmlab.training.train import TrainingData, lr_factor, pack, train_model
 
 MODELS = Path(__file__).resolve().parent.parent / "llmlab" / "models"
-BUNDLED = ("tiny-llama", "tiny-mistral")
 
 
 def _sample_data() -> TrainingData:
@@ -179,7 +178,7 @@ def test_bundled_model_folder(name):
     cfg = json.loads((folder / "config.json").read_text())
     assert cfg["max_position_embeddings"] == 512
     assert cfg["vocab_size"] % 64 == 0
-    assert cfg["model_type"] == ("llama" if name == "tiny-llama" else "mistral")
+    assert cfg["model_type"] == get_spec(name).architecture
     if cfg["model_type"] == "mistral":
         assert cfg.get("sliding_window") is None or cfg["sliding_window"] >= 512
     assert (folder / "model.safetensors").stat().st_size < 20_000_000

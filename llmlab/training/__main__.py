@@ -82,15 +82,21 @@ def build(argv=None) -> int:
         if args.single_stage:
             plan = plan[:1]
         steps = [args.steps] * len(plan)
+        base = plan[0].instruct.get("base")
+        if base and not (args.out / base / "model.safetensors").exists():
+            parser.error(f"{name} is trained on top of {base}: build {base} into {args.out} "
+                         f"first")
         if args.reproduce and args.steps is None:
             recorded = _recorded_steps(args.out, name)
+            if base and recorded:  # the chain holds the base model's stages too
+                recorded = recorded[-len(plan):]
             if recorded is None or len(recorded) != len(plan):
                 parser.error(f"--reproduce: no matching training_summary.json for {name} "
                              f"in {args.out}")
             steps = recorded
         target = args.out / name
         with tempfile.TemporaryDirectory(prefix=f"llmlab-{name}-") as tmp:
-            init = None
+            init = args.out / base if base else None
             for i, spec in enumerate(plan):
                 last = i == len(plan) - 1
                 folder = target if last else Path(tmp) / f"stage{i + 1}"

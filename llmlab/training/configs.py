@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 
-__all__ = ["SPECS", "ModelSpec", "get_spec", "make_config", "stages"]
+__all__ = ["BUNDLED", "SPECS", "ModelSpec", "get_spec", "lineage", "make_config", "stages"]
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,11 @@ class ModelSpec:
     #: and tokenizer (a fresh warmup + cosine, a new data order, more Python documentation in
     #: the mix), or a list of such dicts for several. Empty: one stage only.
     continuation: dict | list = field(default_factory=dict)
+    #: An instruct stage (``llmlab.training.instruct``): ``{"base": <bundled model>,
+    #: "docs_questions": n, "plain_docs": m}``. The stage starts from the base model's
+    #: weights and tokenizer, gives the tokenizer the chat template and trains on chat
+    #: conversations (plus ``m`` plain documents). Empty: a pretraining stage.
+    instruct: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
 
     @property
@@ -59,7 +64,13 @@ class ModelSpec:
         return self.hidden_size // self.num_heads
 
     def check(self) -> None:
-        """Raise ``ValueError`` when a size breaks the multiple-of-64 rule."""
+        """Raise ``ValueError`` when a size breaks the multiple-of-64 rule (or the instruct
+        stage is malformed)."""
+        if self.instruct and not {"base", "docs_questions", "plain_docs"} <= set(self.instruct):
+            raise ValueError(f"instruct={self.instruct!r} needs 'base', 'docs_questions' "
+                             "and 'plain_docs'")
+        if self.instruct and self.continuation:
+            raise ValueError("an instruct stage has no continuation stages")
         sizes = {
             "vocab_size": self.vocab_size,
             "hidden_size": self.hidden_size,
@@ -154,7 +165,22 @@ SPECS: dict[str, ModelSpec] = {
     ),
 }
 
-BUNDLED = ("tiny-llama", "tiny-mistral")
+# The instruct variant of tiny-llama: one short chat stage on top of the bundled model (same
+# architecture and tokenizer, so the same file size). A lower peak learning rate than the
+# pretraining stages, so that the documentation it modelled is not washed out.
+SPECS["tiny-llama-instruct"] = replace(
+    SPECS["tiny-llama"],
+    name="tiny-llama-instruct",
+    continuation={},
+    peak_lr=5e-4,
+    warmup_steps=20,
+    eval_every=20,
+    seed=1240,
+    minutes=12.0,
+    instruct={"base": "tiny-llama", "docs_questions": 800, "plain_docs": 400},
+)
+
+BUNDLED = ("tiny-llama", "tiny-mistral", "tiny-llama-instruct")
 
 
 def get_spec(name: str, **overrides) -> ModelSpec:
@@ -181,6 +207,14 @@ def stages(spec: ModelSpec) -> list:
         nxt.check()
         out.append(nxt)
     return out
+
+
+def lineage(spec: ModelSpec) -> list:
+    """Every stage a shipped model went through, first first: :func:`stages`, preceded for an
+    instruct stage by its base model's stages (whose weights it starts from)."""
+    if spec.instruct:
+        return lineage(get_spec(spec.instruct["base"])) + stages(spec)
+    return stages(spec)
 
 
 def make_config(spec: ModelSpec, *, bos_token_id: int, eos_token_id: int, pad_token_id: int):

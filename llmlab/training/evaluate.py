@@ -55,8 +55,9 @@ def evaluate_folder(folder, *, threads=None, progress=False, spam_variants=("nat
     import torch
 
     import llmlab
-    from llmlab.datasets import load_docs
+    from llmlab.datasets import load_docs, load_spam
     from llmlab.evaluation import evaluate
+    from llmlab.prompts import SPAM_CHAT_MESSAGES
 
     if threads:
         torch.set_num_threads(int(threads))
@@ -68,8 +69,17 @@ def evaluate_folder(folder, *, threads=None, progress=False, spam_variants=("nat
                "n_parameters": sum(p.numel() for p in model.parameters()),
                "model_file_bytes": (folder / "model.safetensors").stat().st_size,
                "vocab_size": model.config.vocab_size}
+    chat = _instruct_stage(folder) is not None
+    if chat and not getattr(tok, "chat_template", None):
+        raise ValueError(f"{folder} was trained as an instruct model but its tokenizer has no "
+                         "chat_template")
     ev = evaluate(model, tok, spam_variants=spam_variants, max_length=MAX_LENGTH,
-                  stride=STRIDE, progress=progress)
+                  stride=STRIDE, progress=progress,
+                  template=list(SPAM_CHAT_MESSAGES) if chat else None)
+    if chat:
+        texts, y_true = load_spam("test")
+        results["template_effect"] = template_effect(model, template_ways(tok), texts, y_true,
+                                                     progress=progress)
     results["docs_test"] = docs_figures(ev.perplexity)
     try:
         from llmlab.training.xz_baseline import xz_bits_per_byte
@@ -94,6 +104,51 @@ def evaluate_folder(folder, *, threads=None, progress=False, spam_variants=("nat
     }
     (folder / "eval_results.json").write_text(json.dumps(results, indent=2) + "\n")
     return results
+
+
+def template_ways(tokenizer) -> dict:
+    """The three prompts of the template comparison, for a tokenizer with a chat template:
+    name -> (tokenizer, template). Its own chat template, the plain training prompt, and the
+    same chat messages under another family's template (ChatML)."""
+    import copy
+
+    from llmlab.prompts import CHATML_TEMPLATE, SPAM_CHAT_MESSAGES, SPAM_TEMPLATE
+
+    wrong = copy.deepcopy(tokenizer)
+    wrong.chat_template = CHATML_TEMPLATE
+    return {
+        "chat, its own template": (tokenizer, list(SPAM_CHAT_MESSAGES)),
+        "plain prompt": (tokenizer, SPAM_TEMPLATE),
+        "chat, wrong template (ChatML)": (wrong, list(SPAM_CHAT_MESSAGES)),
+    }
+
+
+def template_effect(model, ways, texts, y_true, *, progress=False) -> dict:
+    """Classify ``texts`` once per prompt of ``ways`` (name -> (tokenizer, template)) with
+    :func:`llmlab.classify` at threshold 0.5 (label continuation: its default for the
+    template's kind). Returns name -> the confusion counts and rates of the class ``spam``,
+    plus ``predicted_spam`` and ``ece`` (expected calibration error of ``y_score``)."""
+    import llmlab
+    from llmlab import metrics
+    from llmlab.evaluation import classification_counts
+
+    out = {}
+    for name, (tokenizer, template) in ways.items():
+        res = llmlab.classify(model, tokenizer, texts, template=template, progress=progress)
+        counts = classification_counts(y_true, res.y_pred)
+        counts["predicted_spam"] = res.y_pred.count("spam")
+        counts["ece"] = float(metrics.expected_calibration_error(y_true, res.y_score,
+                                                                 pos_label="spam"))
+        out[name] = counts
+    return out
+
+
+def _instruct_stage(folder: Path) -> dict | None:
+    """The instruct stage recorded in the folder's training summary (None for a base model)."""
+    path = folder / "training_summary.json"
+    if not path.exists():
+        return None
+    return json.loads(path.read_text()).get("instruct")
 
 
 def _model_name(folder: Path) -> str:
@@ -166,13 +221,45 @@ def write_model_card(folder, results=None) -> Path:
         chain.insert(0, node)
         node = node.get("previous_stage")
     training_table = _training_table(chain)
-    python_x = " / ".join(f"{c['spec']['python_oversample']}x" for c in chain)
-    spam_x = " / ".join(f"{c['spec']['spam_oversample']}x" for c in chain)
-    if len(chain) > 1:
-        which = " (" + " / ".join(f"stage {i + 1}" for i in range(len(chain))) + ")"
+    pretraining = [c for c in chain if not c.get("instruct")]
+    python_x = " / ".join(f"{c['spec']['python_oversample']}x" for c in pretraining)
+    spam_x = " / ".join(f"{c['spec']['spam_oversample']}x" for c in pretraining)
+    if len(pretraining) > 1:
+        which = " (" + " / ".join(f"stage {i + 1}" for i in range(len(pretraining))) + ")"
         python_x += which
         spam_x += which
     total_s = summ.get("total_train_seconds", summ["train_seconds"])
+    ins = summ.get("instruct")
+    if ins:
+        intro = (f"**{ins['base']}** with one more training stage on chat conversations, so that "
+                 "the course has an *instruct* model with a chat template of its own: the "
+                 f"last stage in the table below. Everything else is {ins['base']}'s: a tiny "
+                 f"**{arch}** trained from scratch for the llmlab course")
+        chat_data = f"""
+**The instruct stage** (the last one; `llmlab.training.instruct`) trains on conversations
+written with the chat template below, each its own sequence: every spam train message as a
+labelling conversation (one of three phrasings of the question, the label as the whole
+answer; {ins['spam_conversations']:,} conversations), {ins['docs_questions']:,} questions about
+documented names from the docs train split answered with the start of their documentation,
+and {ins['plain_docs']:,} plain docs train documents so that it keeps modelling prose. Its
+checkpoint is chosen on docs validation text and spam *validation* conversations together.
+"""
+        spam_how = ("the message goes into the chat prompt `llmlab.prompts.SPAM_CHAT_MESSAGES` "
+                    "(the user asks `Is this message spam or ham?`, then the message), rendered "
+                    "with the model's chat template, and the label whose continuation (`\"spam\"` "
+                    "or `\"ham\"`, right after `<|assistant|>` and a newline) has the higher "
+                    "log-probability wins (threshold 0.5).")
+        template_section = _template_section(ins["chat_template"], results["template_effect"])
+        use_chat = f"""out = llmlab.classify(model, tok, ["WIN a FREE prize, reply now"],
+                      template=llmlab.prompts.SPAM_CHAT_MESSAGES)
+"""
+    else:
+        intro = (f"A tiny **{arch}** trained from scratch for the llmlab course")
+        chat_data = spam_how = template_section = use_chat = ""
+    if not spam_how:
+        spam_how = ("the message goes into `Message: {text}\\nLabel:` and the label whose "
+                    "continuation (`\" spam\"` or `\" ham\"`) has the higher log-probability "
+                    "wins (threshold 0.5).")
     text = f"""---
 license: mit
 library_name: transformers
@@ -187,7 +274,7 @@ tags:
 
 # {name}
 
-A tiny **{arch}** trained from scratch for the llmlab course, so that every lesson can load,
+{intro}, so that every lesson can load,
 score and quantize a real Llama/Mistral-architecture model offline, on a laptop CPU, in
 seconds. It is a teaching instrument, not a useful assistant: it writes text that *looks like*
 Python documentation and it learned one narrow task (labelling synthetic SMS messages as
@@ -230,7 +317,7 @@ Each document is its own `<s> ... </s>` sequence; documents are shuffled and pac
 - **spam train split** (synthetic SMS messages, {spam_card.get('licence', 'see the data card')}):
   every message written as `Message: {{text}}\\nLabel: {{label}}` (the template in
   `llmlab.prompts`), {spam_x}.
-
+{chat_data}
 | split | size | | use |
 |---|---|---|---|
 {split_lines}
@@ -260,21 +347,20 @@ Each test document is tokenized with `<s>` first; the first token is context onl
 other token is scored once, in windows of {d['max_length']} tokens with stride {d['stride']}.
 Perplexity depends on the tokenizer: compare models with bits per byte.
 
-Spam classification: the message goes into `Message: {{text}}\\nLabel:` and the label whose
-continuation (`" spam"` or `" ham"`) has the higher log-probability wins (threshold 0.5).
+Spam classification: {spam_how}
 Positive class: `spam`.
 
 | set | messages | accuracy | precision | recall | F1 | balanced accuracy |
 |---|---|---|---|---|---|---|
 {spam_table}
-
+{template_section}
 ## Use
 
 ```python
 import llmlab
 model = llmlab.load_model("{name}")
 tok = llmlab.load_tokenizer("{name}")
-```
+{use_chat}```
 
 or with transformers directly: `AutoModelForCausalLM.from_pretrained(path)`,
 `AutoTokenizer.from_pretrained(path)`.
@@ -303,6 +389,37 @@ The weights and tokenizer: MIT (as llmlab). Training data: see the licences abov
     path = folder / "README.md"
     path.write_text(text)
     return path
+
+
+def _template_section(chat_template: str, effect: dict) -> str:
+    """The card's section on the chat template and what a prompt format does to the scores."""
+    rows = "\n".join(
+        f"| {name} | {c['f1']:.3f} | {c['precision']:.3f} | {c['recall']:.3f} | "
+        f"{c['balanced_accuracy']:.3f} | {c['ece']:.3f} | {c['predicted_spam']} of {c['n']} |"
+        for name, c in effect.items())
+    return f"""
+### Chat template, and what the prompt format does
+
+The tokenizer's chat template (`chat_template` in `tokenizer_config.json`; the turn format of
+TinyLlama-1.1B-Chat and Zephyr, role markers as plain text):
+
+```jinja
+{chat_template}
+```
+
+The same spam test messages, the same model, three prompts (threshold 0.5; `ECE` is the
+expected calibration error of the spam probability, `llmlab.metrics`):
+
+| prompt | F1 | precision | recall | balanced accuracy | ECE | predicted spam |
+|---|---|---|---|---|---|---|
+{rows}
+
+*Plain prompt* is the pretraining format `Message: {{text}}\\nLabel:` with `" spam"`/`" ham"`.
+*Wrong template* renders the chat messages with ChatML (`<|im_start|>user ... <|im_end|>`,
+`llmlab.prompts.CHATML_TEMPLATE`), as happens when a GGUF file or a tokenizer carries another
+model family's template. Measured by `python -m llmlab.training.evaluate` (this card) and
+`benchmarks/template_effect.py`.
+"""
 
 
 def _purge_note(folder: Path, summ: dict, docs_card: dict) -> str:
@@ -358,8 +475,9 @@ def _training_table(chain) -> str:
         "learning rate": lambda i, c: (f"peak {c['spec']['peak_lr']:g}, warmup {c['spec']['warmup_steps']} "
                                        f"steps, cosine to {c['spec']['min_lr_ratio'] * c['spec']['peak_lr']:g}"),
         "batch": lambda i, c: f"{c['spec']['batch_size']} x {c['spec']['seq_len']} tokens",
-        "Python docs / spam repeats": lambda i, c: (f"{c['spec']['python_oversample']}x / "
-                                                     f"{c['spec']['spam_oversample']}x"),
+        "Python docs / spam repeats": lambda i, c: (
+            "chat conversations (instruct stage)" if c.get("instruct") else
+            f"{c['spec']['python_oversample']}x / {c['spec']['spam_oversample']}x"),
         "dropout (training only)": lambda i, c: f"{c['spec'].get('dropout', 0.0):g}",
         "steps": lambda i, c: f"{c['steps_run']} ({c.get('stopped', '')})",
         "tokens seen": lambda i, c: (f"{c['tokens_seen']:,} (one pass = "

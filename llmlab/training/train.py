@@ -19,6 +19,10 @@ The recipe, in order:
    the embeddings and to each attention and MLP output while training
    (``add_training_dropout``); the saved model has none.
 5. Every ``eval_every`` steps the validation loss is measured; the best checkpoint is saved.
+6. An instruct stage (a spec with ``instruct``, :mod:`llmlab.training.instruct`) starts from
+   its base model, sets the tokenizer's chat template, trains on chat conversations plus
+   some plain documentation, and picks the checkpoint on documentation and labelling
+   conversations together.
 """
 
 from __future__ import annotations
@@ -236,6 +240,9 @@ def train_model(
 
     if data is None:
         data = load_training_data()
+    if spec.instruct and init_from is None:
+        raise ValueError(f"{spec.name} is an instruct stage: give init_from, the folder of "
+                         f"its base model {spec.instruct['base']!r}")
     texts = build_texts(
         data, spam_oversample=spec.spam_oversample, python_oversample=spec.python_oversample
     )
@@ -253,7 +260,15 @@ def train_model(
         previous = json.loads(prev_path.read_text()) if prev_path.exists() else None
     else:
         tokenizer = train_tokenizer(tok_texts, spec.vocab_size)
-    docs_ids = encode_documents(tokenizer, texts)
+    if spec.instruct:
+        from llmlab.training import instruct
+
+        tokenizer.chat_template = instruct.CHAT_TEMPLATE
+        docs_ids, texts = instruct.instruct_documents(
+            tokenizer, data, n_docs_questions=spec.instruct["docs_questions"],
+            n_plain_docs=spec.instruct["plain_docs"], seed=spec.seed)
+    else:
+        docs_ids = encode_documents(tokenizer, texts)
     n_train_tokens = sum(len(d) for d in docs_ids)
     n_train_bytes = sum(len(t.encode("utf-8")) for t in texts)
     rng = random.Random(spec.seed)
@@ -261,6 +276,10 @@ def train_model(
     rng.shuffle(order)
     docs_ids = [docs_ids[i] for i in order]
     val = validation_sequences(tokenizer, data.docs_validation, spec.seq_len, spec.val_sequences)
+    if spec.instruct:  # half documentation, half labelling conversations (spam validation)
+        half = spec.val_sequences // 2
+        chat_val = pack(instruct.validation_documents(tokenizer), spec.seq_len)
+        val = torch.cat([val[: spec.val_sequences - half], chat_val[:half]])
     if len(val) == 0:
         raise ValueError("validation text is shorter than one sequence")
 
@@ -449,6 +468,9 @@ def train_model(
         "torch_version": torch.__version__,
         "data_source": data.source,
         "init_from": None if init_from is None else "previous stage (see previous_stage)",
+        "instruct": (None if not spec.instruct else {
+            **spec.instruct, "spam_conversations": len(data.spam_train_texts),
+            "chat_template": tokenizer.chat_template}),
         "previous_stage": previous,
     }
     if previous is not None:
@@ -524,6 +546,11 @@ def save_tokenizer(tokenizer, out_dir) -> None:
     cfg["add_eos_token"] = False
     # No truncation limit on the tokenizer: llmlab.perplexity windows long texts itself.
     cfg.pop("model_max_length", None)
+    # The chat template in tokenizer_config.json, where every transformers version reads it
+    # (transformers 5 also writes chat_template.jinja; one copy is enough).
+    if getattr(tokenizer, "chat_template", None):
+        cfg["chat_template"] = tokenizer.chat_template
+        (out_dir / "chat_template.jinja").unlink(missing_ok=True)
     # Loading arguments that transformers 5 echoes back when a loaded tokenizer is re-saved.
     for key in ("is_local", "local_files_only", "name_or_path"):
         cfg.pop(key, None)
