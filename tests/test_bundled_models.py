@@ -172,7 +172,8 @@ def test_recorded_training_chain_matches_configs(name):
     assert len(chain) == len(plan)
     for i, (spec, recorded) in enumerate(zip(plan, chain)):
         expected = json.loads(json.dumps(spec.to_dict()))  # tuples -> lists, as recorded
-        got = {"dropout": 0.0, **recorded["spec"]}  # runs before dropout existed had none
+        # runs before dropout (or instruct stages) existed had none
+        got = {"dropout": 0.0, "instruct": {}, **recorded["spec"]}
         # the chain's bookkeeping, not a hyper-parameter (stages trained one by one lack it)
         expected.pop("continuation"), got.pop("continuation", None)
         assert got == expected, f"stage {i + 1}"

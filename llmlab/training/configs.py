@@ -172,12 +172,13 @@ SPECS["tiny-llama-instruct"] = replace(
     SPECS["tiny-llama"],
     name="tiny-llama-instruct",
     continuation={},
-    peak_lr=5e-4,
+    peak_lr=1e-3,
     warmup_steps=20,
     eval_every=20,
     seed=1240,
-    minutes=12.0,
-    instruct={"base": "tiny-llama", "docs_questions": 800, "plain_docs": 400},
+    minutes=16.0,
+    instruct={"base": "tiny-llama", "spam_repeats": 2, "docs_questions": 800,
+              "plain_docs": 300},
 )
 
 BUNDLED = ("tiny-llama", "tiny-mistral", "tiny-llama-instruct")

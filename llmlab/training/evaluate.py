@@ -196,9 +196,11 @@ def write_model_card(folder, results=None) -> Path:
         for k, v in splits.items()
     )
     spam_sizes = spam_card.get("recipe", {}).get("split_sizes", {})
+    validation_use = ("not trained on; checkpoint selection of the instruct stage"
+                      if summ.get("instruct") else "not used in training")
     spam_lines = "\n".join(
         f"| spam {k} | {v} messages | | "
-        f"{'training (as labelled prompts, ' + str(spec['spam_oversample']) + 'x)' if k == 'train' else 'not used in training' if k == 'validation' else 'held-out evaluation only'} |"
+        f"{'training (as labelled prompts, ' + str(spec['spam_oversample']) + 'x)' if k == 'train' else validation_use if k == 'validation' else 'held-out evaluation only'} |"
         for k, v in spam_sizes.items()
     )
     xz = d.get("xz_bits_per_byte")
@@ -231,9 +233,9 @@ def write_model_card(folder, results=None) -> Path:
     total_s = summ.get("total_train_seconds", summ["train_seconds"])
     ins = summ.get("instruct")
     if ins:
-        intro = (f"**{ins['base']}** with one more training stage on chat conversations, so that "
-                 "the course has an *instruct* model with a chat template of its own: the "
-                 f"last stage in the table below. Everything else is {ins['base']}'s: a tiny "
+        intro = (f"**{ins['base']}** with one more training stage on chat conversations, so\n"
+                 "that the course has an *instruct* model with a chat template of its own (the\n"
+                 f"last stage in the table below). Everything else is {ins['base']}'s: a tiny\n"
                  f"**{arch}** trained from scratch for the llmlab course")
         chat_data = f"""
 **The instruct stage** (the last one; `llmlab.training.instruct`) trains on conversations
@@ -244,11 +246,12 @@ documented names from the docs train split answered with the start of their docu
 and {ins['plain_docs']:,} plain docs train documents so that it keeps modelling prose. Its
 checkpoint is chosen on docs validation text and spam *validation* conversations together.
 """
-        spam_how = ("the message goes into the chat prompt `llmlab.prompts.SPAM_CHAT_MESSAGES` "
-                    "(the user asks `Is this message spam or ham?`, then the message), rendered "
-                    "with the model's chat template, and the label whose continuation (`\"spam\"` "
-                    "or `\"ham\"`, right after `<|assistant|>` and a newline) has the higher "
-                    "log-probability wins (threshold 0.5).")
+        spam_how = ("the message goes into the chat prompt\n"
+                    "`llmlab.prompts.SPAM_CHAT_MESSAGES` (the user asks `Is this message spam or "
+                    "ham?`,\nthen the message), rendered with the model's chat template, and the "
+                    "label whose\ncontinuation (`\"spam\"` or `\"ham\"`, right after "
+                    "`<|assistant|>` and a newline) has the\nhigher log-probability wins "
+                    "(threshold 0.5).")
         template_section = _template_section(ins["chat_template"], results["template_effect"])
         use_chat = f"""out = llmlab.classify(model, tok, ["WIN a FREE prize, reply now"],
                       template=llmlab.prompts.SPAM_CHAT_MESSAGES)
@@ -257,9 +260,18 @@ checkpoint is chosen on docs validation text and spam *validation* conversations
         intro = (f"A tiny **{arch}** trained from scratch for the llmlab course")
         chat_data = spam_how = template_section = use_chat = ""
     if not spam_how:
-        spam_how = ("the message goes into `Message: {text}\\nLabel:` and the label whose "
+        spam_how = ("the message goes into `Message: {text}\\nLabel:` and the label whose\n"
                     "continuation (`\" spam\"` or `\" ham\"`) has the higher log-probability "
                     "wins (threshold 0.5).")
+    if ins:
+        selection = (f"The instruct\nstage's checkpoint is the one with the lowest loss on "
+                     f"{summ['validation_tokens']:,} tokens, half a fixed\nslice of the docs "
+                     "validation split and half spam validation conversations; the\nearlier "
+                     f"stages' were chosen as {ins['base']}'s card says.")
+    else:
+        selection = (f"The checkpoint kept is the\none with the lowest loss on a fixed slice "
+                     f"({summ['validation_tokens']:,} tokens) of the docs\nvalidation split."
+                     f"{_purge_note(folder, summ, docs_card)}")
     text = f"""---
 license: mit
 library_name: transformers
@@ -323,9 +335,7 @@ Each document is its own `<s> ... </s>` sequence; documents are shuffled and pac
 {split_lines}
 {spam_lines}
 
-The test splits were never trained on or used to choose anything. The checkpoint kept is the
-one with the lowest loss on a fixed slice ({summ['validation_tokens']:,} tokens) of the docs
-validation split.{_purge_note(folder, summ, docs_card)} See `llmlab/data/` and
+The test splits were never trained on or used to choose anything. {selection} See `llmlab/data/` and
 `llmlab.datasets.data_card()` for provenance.
 
 ## Training procedure

@@ -228,6 +228,8 @@ def export_gguf(model="tiny-llama", out_dir=".", *, kind="f32", name=None):
             setter(int(value))
     add_bos, add_eos = _adds_bos_eos(tokenizer)
     writer.add_add_bos_token(add_bos)
+    if getattr(tokenizer, "chat_template", None):  # an instruct model's template travels along
+        writer.add_chat_template(tokenizer.chat_template)
     writer.add_add_eos_token(add_eos)
 
     state = {k: v.detach().to(torch.float32).numpy() for k, v in hf_model.state_dict().items()}

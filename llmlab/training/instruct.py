@@ -15,7 +15,8 @@ closed by ``</s>``)::
 The training documents of the stage, each its own sequence:
 
 * every spam *train* message as a labelling conversation (the question phrased one of the
-  :data:`SPAM_QUESTIONS` ways, the message, the label as the assistant's whole answer);
+  :data:`SPAM_QUESTIONS` ways, the message, the label as the assistant's whole answer),
+  ``spam_repeats`` times, each time with the phrasings drawn again;
 * questions about the Python documentation: for a documented name from the docs *train*
   split, the user asks what it does and the assistant answers with the start of its
   documentation (:func:`docs_conversations`);
@@ -122,7 +123,7 @@ def docs_conversations(records, *, n: int, seed: int = 0) -> list:
 
 
 def instruct_documents(tokenizer, data, *, n_docs_questions: int, n_plain_docs: int,
-                       seed: int = 0) -> tuple[list, list]:
+                       spam_repeats: int = 1, seed: int = 0) -> tuple[list, list]:
     """The stage's training documents as token id lists, and their texts (for byte counts).
 
     ``data`` is a :class:`llmlab.training.train.TrainingData`. Chat documents are rendered
@@ -138,7 +139,10 @@ def instruct_documents(tokenizer, data, *, n_docs_questions: int, n_plain_docs: 
                for t, s in zip(data.docs_train, data.docs_train_sources or [])]
     if not records:
         raise ValueError("the instruct stage needs docs train records with their sources")
-    chats = spam_conversations(data.spam_train_texts, data.spam_train_labels, seed=seed)
+    chats = []
+    for k in range(int(spam_repeats)):  # each time with freshly drawn question phrasings
+        chats += spam_conversations(data.spam_train_texts, data.spam_train_labels,
+                                    seed=seed + 10 * k)
     chats += docs_conversations(records, n=n_docs_questions, seed=seed + 1)
     rng = random.Random(seed + 2)
     plain = rng.sample(list(data.docs_train), min(n_plain_docs, len(data.docs_train)))

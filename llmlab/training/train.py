@@ -266,7 +266,8 @@ def train_model(
         tokenizer.chat_template = instruct.CHAT_TEMPLATE
         docs_ids, texts = instruct.instruct_documents(
             tokenizer, data, n_docs_questions=spec.instruct["docs_questions"],
-            n_plain_docs=spec.instruct["plain_docs"], seed=spec.seed)
+            n_plain_docs=spec.instruct["plain_docs"],
+            spam_repeats=spec.instruct.get("spam_repeats", 1), seed=spec.seed)
     else:
         docs_ids = encode_documents(tokenizer, texts)
     n_train_tokens = sum(len(d) for d in docs_ids)
@@ -469,7 +470,8 @@ def train_model(
         "data_source": data.source,
         "init_from": None if init_from is None else "previous stage (see previous_stage)",
         "instruct": (None if not spec.instruct else {
-            **spec.instruct, "spam_conversations": len(data.spam_train_texts),
+            **spec.instruct,
+            "spam_conversations": len(data.spam_train_texts) * spec.instruct.get("spam_repeats", 1),
             "chat_template": tokenizer.chat_template}),
         "previous_stage": previous,
     }
