@@ -311,3 +311,27 @@ def test_bundled_round_trip(name, tmp_path, capsys):
     assert all(n == 0 for n in result["tokenizer_mismatches"].values()), result
     assert result["rel_diff_f32"] <= 1e-5, result
     assert 0.99 < result["ratio_to_f32"]["q8_0"] < 1.01, result
+
+
+@pytest.mark.skipif("tiny-llama-instruct" not in llmlab.list_bundled_models(),
+                    reason="tiny-llama-instruct is not built")
+def test_an_instruct_model_keeps_its_chat_template_in_gguf(tmp_path):
+    """llama.cpp's server and Ollama read the template from the file: it must travel along,
+    and a base model's file must not get one."""
+    import gguf
+
+    from llmlab.training.instruct import CHAT_TEMPLATE
+
+    from llmlab.prompts import render_prompts
+
+    path = export.export_gguf("tiny-llama-instruct", tmp_path, kind="q8_0")
+    field = gguf.GGUFReader(str(path)).fields["tokenizer.chat_template"]
+    assert bytes(field.parts[-1]).decode() == CHAT_TEMPLATE
+    tok = llmlab.load_tokenizer(str(path))
+    assert tok.chat_template == CHAT_TEMPLATE
+    messages = [{"role": "user", "content": "Is this message spam or ham?\n\n{text}"}]
+    original = llmlab.load_tokenizer("tiny-llama-instruct")
+    assert render_prompts(tok, messages, ["win now"]) == render_prompts(original, messages,
+                                                                         ["win now"])
+    base = export.export_gguf("tiny-llama", tmp_path, kind="q8_0")
+    assert "tokenizer.chat_template" not in gguf.GGUFReader(str(base)).fields

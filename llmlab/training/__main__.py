@@ -1,4 +1,4 @@
-"""Command line: ``python -m llmlab.training build --model tiny-llama|tiny-mistral|all``.
+"""Command line: ``python -m llmlab.training build --model NAME|all`` (a name of ``configs.SPECS``).
 
 Examples
 --------
@@ -9,6 +9,12 @@ three each). Rebuild both with the step counts recorded in each model's
 ``training_summary.json`` (a chain of ``previous_stage`` entries)::
 
     python -m llmlab.training build --model all --reproduce
+
+The instruct variant, ``tiny-llama-instruct``, is one more stage on top of the bundled
+``tiny-llama`` (which must be in ``--out``): chat conversations in its chat template
+(``llmlab.training.instruct``). ``--model all`` builds it after the base models::
+
+    python -m llmlab.training build --model tiny-llama-instruct --reproduce --threads 1
 
 Train on a wall-clock budget instead (each stage's step count is planned from the measured
 throughput)::
