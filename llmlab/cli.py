@@ -39,8 +39,14 @@ def evaluate_model(
     confidence_level=0.95,
     n_resamples=9999,
     random_state=0,
+    prompt="auto",
 ):
     """Evaluate a model on the bundled test splits; returns a dict of results.
+
+    ``prompt`` says how the spam messages are asked: ``"plain"`` is the bundled models'
+    ``Message: {text}\\nLabel:``; ``"chat"`` is ``llmlab.prompts.SPAM_CHAT_MESSAGES`` rendered
+    with the tokenizer's chat template (an instruct model); ``"auto"`` (default) is ``"chat"``
+    when the tokenizer has a chat template, else ``"plain"``. The result's ``prompt`` says which.
 
     With ``server`` (an OpenAI-compatible base URL) the model is the one served there and
     ``name_or_path`` gives its tokenizer; only the test documents that fit one window are
@@ -65,9 +71,16 @@ def evaluate_model(
     else:
         model = llmlab.load_model(name_or_path, quantization=quantization, dtype=dtype,
                                   backend=backend)
+    from llmlab.prompts import SPAM_CHAT_MESSAGES
+
+    if prompt not in ("auto", "plain", "chat"):
+        raise ValueError(f"prompt={prompt!r} must be 'auto', 'plain' or 'chat'")
+    if prompt == "auto":
+        prompt = "chat" if getattr(tok, "chat_template", None) else "plain"
     ev = evaluate(model, tok, max_docs=max_docs, max_messages=max_messages,
                   batch_size=batch_size, progress=progress,
-                  single_window_only=server is not None)
+                  single_window_only=server is not None,
+                  template=list(SPAM_CHAT_MESSAGES) if prompt == "chat" else None)
     ppl, cls, y_true = ev.perplexity, ev.classification["natural"], ev.y_true["natural"]
     label = str(name_or_path) + (f" ({quantization})" if quantization else "")
     card = metrics.report_card(
@@ -77,6 +90,7 @@ def evaluate_model(
     )
     ece = metrics.expected_calibration_error(y_true, cls.y_score, pos_label="spam")
     return {
+        "prompt": prompt,
         "ece": ece,
         "model": str(name_or_path) if server is None else f"{model.model} at {server}",
         "docs_scored": ev.n_docs,
@@ -145,6 +159,7 @@ def _write_outputs(result, out_dir):
     payload = {
         "model": result["model"],
         "quantization": result["quantization"],
+        "prompt": result.get("prompt"),
         "footprint_bytes": result["footprint_bytes"],
         **({"perplexity": ppl.perplexity,
             "perplexity_stderr": ppl.perplexity_stderr,
@@ -175,6 +190,8 @@ def _summary(result):
           if result.get("docs_skipped") else []),
         f"spam test split: expected calibration error of y_score {result['ece']:.3f} "
         f"(10 uniform bins)",
+        ("spam prompt: chat messages through the tokenizer's chat template"
+         if result.get("prompt") == "chat" else "spam prompt: plain, 'Message: {text}\\nLabel:'"),
         *([f"memory footprint: {result['footprint_bytes'] / 2**20:.2f} MiB"]
           if result["footprint_bytes"] is not None else []),
         f"evaluated in {result['seconds']:.1f} s",
@@ -196,6 +213,7 @@ def _cmd_report(args):
         confidence_level=args.confidence_level,
         n_resamples=args.n_resamples,
         random_state=args.seed,
+        prompt=args.prompt,
     )
     print(_summary(result))
     if args.out:
@@ -257,6 +275,10 @@ def build_parser():
                      help="bootstrap resamples (default 9999)")
     rep.add_argument("--seed", type=int, default=0,
                      help="seed of the bootstrap, for a reproducible card (default 0)")
+    rep.add_argument("--prompt", choices=["auto", "plain", "chat"], default="auto",
+                     help="how the spam messages are asked: chat messages through the "
+                          "tokenizer's chat template, or the plain 'Message: ...\\nLabel:' "
+                          "(default auto: chat when the tokenizer has a chat template)")
     rep.add_argument("--quiet", action="store_true", help="no progress bars")
     rep.set_defaults(func=_cmd_report)
     mod = sub.add_parser("models", help="list the bundled models")

@@ -50,6 +50,33 @@ def test_report_prints_card_and_writes_outputs(tmp_path, capsys):
     assert (row["low"], row["high"]) == pytest.approx((ci.low, ci.high))
 
 
+def test_report_asks_an_instruct_model_through_its_chat_template(tmp_path, capsys):
+    """--prompt auto uses the chat template when the tokenizer has one; plain forces the
+    plain prompt; the JSON says which, and its accuracy is the library's for that prompt."""
+    if "tiny-llama-instruct" not in llmlab.list_bundled_models():
+        pytest.skip("tiny-llama-instruct is not built")
+    name = "tiny-llama-instruct"
+    texts, y_true = llmlab.datasets.load_spam("test")
+    model, tok = llmlab.load_model(name), llmlab.load_tokenizer(name)
+    chat = llmlab.classify(model, tok, texts[:40],
+                           template=list(llmlab.prompts.SPAM_CHAT_MESSAGES)).y_pred
+    plain = llmlab.classify(model, tok, texts[:40]).y_pred
+    assert chat != plain  # the two prompts really differ on these messages
+    for option, pred in (("auto", chat), ("plain", plain), ("chat", chat)):
+        out = tmp_path / option
+        assert cli.main(["report", "--model", name, "--max-docs", "2", "--max-messages", "40",
+                         "--n-resamples", "200", "--prompt", option, "--out", str(out),
+                         "--quiet"]) == 0
+        data = json.loads((out / "report.json").read_text())
+        assert data["prompt"] == ("plain" if option == "plain" else "chat")
+        acc = sum(a == b for a, b in zip(y_true[:40], pred)) / 40
+        assert data["card"]["metrics"]["accuracy"]["value"] == pytest.approx(acc)
+    assert "chat template" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="has no chat template"):
+        cli.evaluate_model("tiny-llama", max_docs=1, max_messages=5, n_resamples=50,
+                           prompt="chat")
+
+
 def test_report_seed_and_level_options(capsys):
     args = ["report", "--model", "tiny-llama", "--max-docs", "3", "--max-messages", "30",
             "--quiet", "--n-resamples", "500", "--confidence-level", "0.9"]
