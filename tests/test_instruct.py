@@ -21,6 +21,7 @@ from llmlab.training.configs import get_spec, lineage, stages
 from llmlab.training.train import TrainingData, train_model
 
 NAME = "tiny-llama-instruct"
+slow = pytest.mark.slow
 built = pytest.mark.skipif(NAME not in llmlab.list_bundled_models(),
                            reason=f"{NAME} is not built")
 
@@ -50,6 +51,7 @@ def _micro_instruct():
                    instruct={"base": "micro-llama", "docs_questions": 5, "plain_docs": 3})
 
 
+@slow  # trains a micro model or loads a bundled one: the full tier
 def test_chat_template_renders_turns_with_one_bos_and_eos_after_each(micro_base):
     tok = llmlab.load_tokenizer(micro_base)
     tok.chat_template = instruct.CHAT_TEMPLATE
@@ -66,6 +68,7 @@ def test_chat_template_renders_turns_with_one_bos_and_eos_after_each(micro_base)
     assert ids[: len(prompt) + len(answer)] == prompt + answer
 
 
+@slow  # trains a micro model or loads a bundled one: the full tier
 def test_training_documents_are_conversations_and_plain_docs(micro_base):
     tok = llmlab.load_tokenizer(micro_base)
     data = _data()
@@ -93,6 +96,7 @@ def test_docs_answers_are_cut_at_a_paragraph():
     assert instruct._answer("short") == "short"
 
 
+@slow  # trains a micro model or loads a bundled one: the full tier
 def test_instruct_stage_trains_from_its_base_and_saves_the_template(tmp_path, micro_base):
     spec = _micro_instruct()
     with pytest.raises(ValueError, match="give init_from"):
@@ -134,6 +138,7 @@ def test_cli_refuses_an_instruct_build_without_its_base(tmp_path, capsys):
 
 
 @built
+@slow
 def test_bundled_instruct_model_has_its_template_and_base_tokenizer():
     tok = llmlab.load_tokenizer(NAME)
     assert tok.chat_template == instruct.CHAT_TEMPLATE
@@ -146,7 +151,7 @@ def test_bundled_instruct_model_has_its_template_and_base_tokenizer():
 
 
 @built
-@pytest.mark.slow
+@slow
 def test_template_effect_reproduces_and_is_real():
     """The card's three-way comparison, measured again on the whole spam test split."""
     from llmlab.training.evaluate import template_effect, template_ways
