@@ -87,8 +87,8 @@ def nbgrader_course(tmp_path_factory):
     root = CourseRoot.create(
         tmp_path_factory.mktemp("nbgrader"), solutions=SOLUTIONS, timeout=GRADING_TIMEOUT
     )
-    for lesson in LESSONS:
-        root.generate(lesson)
+    generated = root.generate_all()  # one nbgrader process for every lesson
+    assert [p.parent.name for p in generated if p.exists()] == LESSONS
     return root
 
 
@@ -196,35 +196,65 @@ ADVERSARIAL = [
 ]
 
 
+# The fixture below grades the blank copies and the adversarial students two at a time (two
+# nbgrader processes, each with its kernel) once the perfect runs are done. The perfect runs
+# are the ones timed against MAX_SECONDS and COURSE_BUDGET_SECONDS, so they run first, one
+# after the other, with no other grading of this session beside them. LLMLAB_GRADING_WORKERS=1
+# grades everything one after the other.
+GRADING_WORKERS = max(1, int(os.environ.get("LLMLAB_GRADING_WORKERS",
+                                            min(2, os.cpu_count() or 1))))
+
+
 @pytest.fixture(scope="module")
 def graded(nbgrader_course, tmp_path_factory):
+    from concurrent.futures import ThreadPoolExecutor
+
     root = nbgrader_course
     runs = {}
     expected = {}
     for lesson in LESSONS:
         root.submit("perfect", lesson, root.source_notebook(lesson))
         root.submit("blank", lesson, root.release_notebook(lesson))
+    # 1. The timed runs: every solution notebook, alone. Their grades are read at once, before
+    # anything else is graded.
     for lesson in LESSONS:
-        for student in ("perfect", "blank"):
-            runs[lesson, student] = root.autograde(lesson, student)
+        runs[lesson, "perfect"] = root.autograde(lesson, "perfect")
     scores = {key: root.scores(*key) for key in runs}
-    # The adversarial students share a second course directory (a shorter cell timeout), and
-    # the first course's grades are read again afterwards to show they were left alone.
+    # 2. The untouched learner copies (this course directory) and the adversarial students (a
+    # second course directory, with its own gradebook and a shorter cell timeout) side by side.
+    # Afterwards the first course's grades are read again to show they were left alone.
     adv = CourseRoot.create(
         tmp_path_factory.mktemp("nbgrader_adversarial"),
         solutions=SOLUTIONS, lessons=[ADVERSARIAL_LESSON], timeout=ADVERSARIAL_TIMEOUT,
     )
-    release = _read(adv.generate(ADVERSARIAL_LESSON))
-    solution = _read(adv.source_notebook(ADVERSARIAL_LESSON))
-    adv.submit("perfect", ADVERSARIAL_LESSON, adv.source_notebook(ADVERSARIAL_LESSON))
-    adv_runs = {}
-    for student, (nb, exp, _) in adversarial_submissions(solution, release).items():
-        if student not in ADVERSARIAL:
-            continue
-        adv.submit(student, ADVERSARIAL_LESSON, nb)
-        adv_runs[ADVERSARIAL_LESSON, student] = adv.autograde(ADVERSARIAL_LESSON, student)
-        expected[student] = exp
-    adv_runs[ADVERSARIAL_LESSON, "perfect"] = adv.autograde(ADVERSARIAL_LESSON, "perfect")
+
+    def blank_runs():
+        out = {}
+        for lesson in LESSONS:  # each grade read as soon as it is given
+            out[lesson, "blank"] = root.autograde(lesson, "blank")
+            scores[lesson, "blank"] = root.scores(lesson, "blank")
+        return out
+
+    def adversarial_runs():
+        release = _read(adv.generate(ADVERSARIAL_LESSON))
+        solution = _read(adv.source_notebook(ADVERSARIAL_LESSON))
+        adv.submit("perfect", ADVERSARIAL_LESSON, adv.source_notebook(ADVERSARIAL_LESSON))
+        adv_runs = {}
+        for student, (nb, exp, _) in adversarial_submissions(solution, release).items():
+            if student not in ADVERSARIAL:
+                continue
+            adv.submit(student, ADVERSARIAL_LESSON, nb)
+            adv_runs[ADVERSARIAL_LESSON, student] = adv.autograde(ADVERSARIAL_LESSON, student)
+            expected[student] = exp
+        # The perfect student graded last, after every adversarial one in the same gradebook.
+        adv_runs[ADVERSARIAL_LESSON, "perfect"] = adv.autograde(ADVERSARIAL_LESSON, "perfect")
+        return adv_runs
+
+    with ThreadPoolExecutor(max_workers=GRADING_WORKERS) as pool:
+        blank_future = pool.submit(blank_runs)
+        adv_future = pool.submit(adversarial_runs)
+        runs |= blank_future.result()
+        adv_runs = adv_future.result()
     adv_scores = {key: adv.scores(*key) for key in adv_runs}
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps({

@@ -2,7 +2,9 @@
 
 The test reads the fenced blocks marked ``<!-- term: setup|instructor|student -->`` and runs
 their commands in order in a throw-away course directory and exchange. Its two students share
-one login, so it adds ``--student NAME`` to their ``submit`` and ``fetch_feedback`` commands.
+one login, so it adds ``--student NAME`` to their ``submit`` and ``fetch_feedback`` commands
+and gives each their own Jupyter data folder (nbgrader's submission cache). They work at the
+same time, each in their own home.
 alice answers every exercise (the answers are taken from solutions/), bob hands in the
 untouched copy. The exported CSV must give alice full marks and bob zero.
 """
@@ -15,6 +17,7 @@ import re
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -100,22 +103,36 @@ def test_a_term_as_the_instructors_guide_says(tmp_path):
         home.mkdir()
     validated = {}
     integrity = None
-    for kind, lines in term_blocks():
+
+    def student_block(name, lines):
+        """One student's commands of a block, in order, in their own home."""
+        home = students[name]
+        # Their own Jupyter data folder, as with a login of their own: nbgrader submit keeps
+        # its cache there (fetch_feedback reads it back), and two submits creating one shared
+        # cache folder at the same time would race.
+        own_env = {**env, "JUPYTER_DATA_DIR": str(home / ".local" / "share" / "jupyter")}
         for line in lines:
-            if kind in ("setup", "instructor"):
-                out = _run(line, course, env)
-                if "grading.py integrity" in line:
-                    integrity = out
-                continue
-            for name, home in students.items():
-                cmd = line
-                if re.search(r"nbgrader (submit|fetch_feedback)\b", line):
-                    cmd += f" --student {name}"
-                out = _run(cmd, home, env)
-                if "fetch_assignment" in line and name == "alice":
-                    _answer_like_the_solution(home / LESSON / f"{LESSON}.ipynb")
-                if "nbgrader validate" in line:
-                    validated[name] = out
+            cmd = line
+            if re.search(r"nbgrader (submit|fetch_feedback)\b", line):
+                cmd += f" --student {name}"
+            out = _run(cmd, home, own_env)
+            if "fetch_assignment" in line and name == "alice":
+                _answer_like_the_solution(home / LESSON / f"{LESSON}.ipynb")
+            if "nbgrader validate" in line:
+                validated[name] = out
+
+    for kind, lines in term_blocks():
+        if kind == "student":
+            # The students work at the same time, each in their own home (as a class does):
+            # each one's block runs in its own thread; the instructor waits for both.
+            with ThreadPoolExecutor(max_workers=len(students)) as pool:
+                for future in [pool.submit(student_block, name, lines) for name in students]:
+                    future.result()
+            continue
+        for line in lines:
+            out = _run(line, course, env)
+            if "grading.py integrity" in line:
+                integrity = out
     assert "Success! Your notebook passes all the tests." in validated["alice"]
     assert "VALIDATION FAILED" in validated["bob"] or "failed" in validated["bob"].lower()
     # alice's answers and bob's untouched copy are both clean: the check prints nothing.
