@@ -113,9 +113,17 @@ def render_prompts(tokenizer, template, texts, *, placeholder: str = "{text}") -
         )
         for t in texts
     ]
+    return encode_rendered_chat(tokenizer, rendered)
+
+
+def encode_rendered_chat(tokenizer, rendered) -> list:
+    """Token ids of texts a chat template rendered: encoded *without* adding special tokens
+    (the template wrote its own BOS), and a text that still starts with two BOS tokens cut
+    to one. :func:`render_prompts` and the instruct stage's training documents both use it.
+    """
     out = []
     bos = getattr(tokenizer, "bos_token_id", None)
-    for ids in tokenizer(rendered, add_special_tokens=False)["input_ids"]:
+    for ids in tokenizer(list(rendered), add_special_tokens=False)["input_ids"]:
         ids = list(ids)
         if bos is not None and ids[:2] == [bos, bos]:
             ids = ids[1:]

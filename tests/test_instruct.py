@@ -13,12 +13,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import sample_training_data
 
 import llmlab
 from llmlab.prompts import CHATML_TEMPLATE, SPAM_CHAT_MESSAGES, SPAM_TEMPLATE
 from llmlab.training import instruct
 from llmlab.training.configs import get_spec, lineage, stages
-from llmlab.training.train import TrainingData, train_model
+from llmlab.training.train import train_model
 
 NAME = "tiny-llama-instruct"
 slow = pytest.mark.slow
@@ -26,16 +27,10 @@ built = pytest.mark.skipif(NAME not in llmlab.list_bundled_models(),
                            reason=f"{NAME} is not built")
 
 
-def _data() -> TrainingData:
-    from pydoc_data.topics import topics
-
-    texts = [t for _, t in sorted(topics.items())]
-    spam = [("WIN a free prize now! call 0800 123", "spam"), ("see you at lunch tomorrow", "ham")]
-    return TrainingData(
-        docs_train=texts[:30], spam_train_texts=[t for t, _ in spam] * 5,
-        spam_train_labels=[y for _, y in spam] * 5, docs_validation=texts[30:40],
-        docs_train_sources=[f"python/topic{i}" for i in range(30)],
-    )
+def _data():
+    """The recipe tests' sample, with a source per document (the docs questions need them)."""
+    return replace(sample_training_data(),
+                   docs_train_sources=[f"python/topic{i}" for i in range(30)])
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +54,8 @@ def test_chat_template_renders_turns_with_one_bos_and_eos_after_each(micro_base)
             {"role": "assistant", "content": "ham"}]
     text = tok.apply_chat_template(chat, tokenize=False)
     assert text == "<s><|user|>\nIs this message spam or ham?\n\nhi</s>\n<|assistant|>\nham</s>\n"
-    ids = instruct.render(tok, chat)
+    texts, (ids,) = instruct.render(tok, [chat])
+    assert texts == [text]
     assert ids.count(tok.bos_token_id) == 1 and ids[0] == tok.bos_token_id
     assert ids.count(tok.eos_token_id) == 2
     # the prompt the classifier scores is the conversation up to the answer

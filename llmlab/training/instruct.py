@@ -35,11 +35,10 @@ from __future__ import annotations
 
 import random
 
-from llmlab.prompts import CHATML_TEMPLATE, SPAM_CHAT_MESSAGES
+from llmlab.prompts import SPAM_CHAT_MESSAGES, encode_rendered_chat
 
-__all__ = ["CHAT_TEMPLATE", "SPAM_MESSAGES", "SPAM_QUESTIONS", "WRONG_TEMPLATE",
-           "docs_conversations", "instruct_documents", "spam_conversations",
-           "validation_documents"]
+__all__ = ["CHAT_TEMPLATE", "SPAM_QUESTIONS", "docs_conversations", "instruct_documents",
+           "render", "spam_conversations", "validation_documents"]
 
 #: The instruct model's chat template (TinyLlama-1.1B-Chat's / Zephyr's turn format). It
 #: writes BOS itself; ``add_generation_prompt`` opens the assistant's turn.
@@ -50,18 +49,12 @@ CHAT_TEMPLATE = (
     "{% if add_generation_prompt %}<|assistant|>{{ '\\n' }}{% endif %}"
 )
 
-#: Another family's template (ChatML): the wrong template for this model.
-WRONG_TEMPLATE = CHATML_TEMPLATE
-
 #: How the labelling question is put in training, the first one also in evaluation.
 SPAM_QUESTIONS = (
     SPAM_CHAT_MESSAGES[0]["content"],
     "Label this message as spam or ham.\n\n{text}",
     "{text}\n\nSpam or ham?",
 )
-
-#: The chat prompt the instruct model is evaluated with.
-SPAM_MESSAGES = list(SPAM_CHAT_MESSAGES)
 
 #: How a question about a documented name is put.
 DOCS_QUESTIONS = (
@@ -74,13 +67,11 @@ DOCS_QUESTIONS = (
 ANSWER_CHARS = 600
 
 
-def render(tokenizer, messages) -> list:
-    """Token ids of a whole conversation under the tokenizer's chat template (one BOS)."""
-    text = tokenizer.apply_chat_template(messages, tokenize=False)
-    ids = list(tokenizer(text, add_special_tokens=False)["input_ids"])
-    if ids[:2] == [tokenizer.bos_token_id] * 2:
-        ids = ids[1:]
-    return ids
+def render(tokenizer, conversations) -> tuple[list, list]:
+    """Whole conversations under the tokenizer's chat template: their texts, and their token
+    ids (one BOS each, :func:`llmlab.prompts.encode_rendered_chat`)."""
+    texts = [tokenizer.apply_chat_template(c, tokenize=False) for c in conversations]
+    return texts, encode_rendered_chat(tokenizer, texts)
 
 
 def spam_conversations(texts, labels, *, seed: int = 0, questions=SPAM_QUESTIONS) -> list:
@@ -146,9 +137,8 @@ def instruct_documents(tokenizer, data, *, n_docs_questions: int, n_plain_docs: 
     chats += docs_conversations(records, n=n_docs_questions, seed=seed + 1)
     rng = random.Random(seed + 2)
     plain = rng.sample(list(data.docs_train), min(n_plain_docs, len(data.docs_train)))
-    ids = [render(tokenizer, c) for c in chats] + encode_documents(tokenizer, plain)
-    texts = [tokenizer.apply_chat_template(c, tokenize=False) for c in chats] + plain
-    return ids, texts
+    texts, ids = render(tokenizer, chats)
+    return ids + encode_documents(tokenizer, plain), texts + plain
 
 
 def validation_documents(tokenizer) -> list:
@@ -158,4 +148,4 @@ def validation_documents(tokenizer) -> list:
 
     texts, labels = load_spam("validation")
     chats = spam_conversations(texts, labels, questions=SPAM_QUESTIONS[:1])
-    return [render(tokenizer, c) for c in chats]
+    return render(tokenizer, chats)[1]
