@@ -38,6 +38,24 @@ SAMPLE_TEXT = [
 ]
 
 
+def sample_training_data():
+    """A few seconds' worth of training text for the recipe's tests: 30 pydoc topics to train
+    on, 10 for validation, and ten labelled spam messages."""
+    from pydoc_data.topics import topics
+
+    from llmlab.training.train import TrainingData
+
+    texts = [t for _, t in sorted(topics.items())]
+    spam = [("WIN a free prize now! call 0800 123", "spam"), ("see you at lunch tomorrow", "ham")]
+    return TrainingData(
+        docs_train=texts[:30],
+        spam_train_texts=[t for t, _ in spam] * 5,
+        spam_train_labels=[y for _, y in spam] * 5,
+        docs_validation=texts[30:40],
+        source="pydoc_data.topics (test sample)",
+    )
+
+
 def build_tiny_tokenizer(vocab_size=320):
     """A byte-level BPE tokenizer with <pad>=0, <s>=1 (BOS, prepended), </s>=2."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers

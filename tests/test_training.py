@@ -16,25 +16,13 @@ transformers = pytest.importorskip("transformers")
 
 import itertools
 
+from conftest import sample_training_data
+
 from llmlab.perplexity import plan_windows
 from llmlab.training.configs import BUNDLED, SPECS, get_spec, make_config
-from llmlab.training.train import TrainingData, lr_factor, pack, train_model
+from llmlab.training.train import lr_factor, pack, train_model
 
 MODELS = Path(__file__).resolve().parent.parent / "llmlab" / "models"
-
-
-def _sample_data() -> TrainingData:
-    from pydoc_data.topics import topics
-
-    texts = [t for _, t in sorted(topics.items())]
-    spam = [("WIN a free prize now! call 0800 123", "spam"), ("see you at lunch tomorrow", "ham")]
-    return TrainingData(
-        docs_train=texts[:30],
-        spam_train_texts=[t for t, _ in spam] * 5,
-        spam_train_labels=[y for _, y in spam] * 5,
-        docs_validation=texts[30:40],
-        source="pydoc_data.topics (test sample)",
-    )
 
 
 @pytest.mark.parametrize("name", ["micro-llama", "micro-mistral"])
@@ -42,7 +30,7 @@ def test_train_micro_model_and_load_back(tmp_path, name):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     spec = get_spec(name)
-    summary = train_model(spec, tmp_path, data=_sample_data(), steps=4, threads=1, progress=False)
+    summary = train_model(spec, tmp_path, data=sample_training_data(), steps=4, threads=1, progress=False)
     assert summary["steps_run"] == 4
     for f in ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
               "generation_config.json", "training_log.csv", "training_summary.json"):
@@ -72,8 +60,8 @@ def test_train_micro_model_and_load_back(tmp_path, name):
 
 def test_training_is_seeded(tmp_path):
     spec = get_spec("micro-llama")
-    a = train_model(spec, tmp_path / "a", data=_sample_data(), steps=3, threads=1, progress=False)
-    b = train_model(spec, tmp_path / "b", data=_sample_data(), steps=3, threads=1, progress=False)
+    a = train_model(spec, tmp_path / "a", data=sample_training_data(), steps=3, threads=1, progress=False)
+    b = train_model(spec, tmp_path / "b", data=sample_training_data(), steps=3, threads=1, progress=False)
     assert a["final_val_loss"] == pytest.approx(b["final_val_loss"], rel=1e-5)
 
 
@@ -136,7 +124,7 @@ def test_dropout_training_saves_a_plain_model(tmp_path):
     from transformers import AutoModelForCausalLM
 
     spec = get_spec("micro-llama", dropout=0.2)
-    summary = train_model(spec, tmp_path, data=_sample_data(), steps=3, threads=1, progress=False)
+    summary = train_model(spec, tmp_path, data=sample_training_data(), steps=3, threads=1, progress=False)
     assert summary["spec"]["dropout"] == 0.2
     config = json.loads((tmp_path / "config.json").read_text())
     assert config["attention_dropout"] == 0.0
@@ -199,7 +187,7 @@ def test_second_stage_starts_from_first(tmp_path):
     spec = replace(get_spec("micro-mistral"), continuation={"peak_lr": 1e-3, "seed": 7})
     first, second = stages(spec)
     assert second.peak_lr == 1e-3 and second.seed == 7 and not second.continuation
-    data = _sample_data()
+    data = sample_training_data()
     s1 = train_model(first, tmp_path / "s1", data=data, steps=3, threads=1, progress=False)
     s2 = train_model(second, tmp_path / "s2", data=data, steps=2, threads=1, progress=False,
                      init_from=tmp_path / "s1")
@@ -227,7 +215,7 @@ def test_cli_builds_every_stage_and_reproduce_replays_them(tmp_path, monkeypatch
     spec = replace(configs.SPECS["micro-llama"],
                    continuation=[{"seed": 5, "peak_lr": 1e-3}, {"seed": 6, "warmup_steps": 1}])
     monkeypatch.setitem(configs.SPECS, "micro-llama", spec)
-    monkeypatch.setattr(train_mod, "load_training_data", _sample_data)
+    monkeypatch.setattr(train_mod, "load_training_data", sample_training_data)
     out = tmp_path / "models"
     assert cli.build(["--model", "micro-llama", "--steps", "3", "--out", str(out),
                       "--no-evaluate"]) == 0
