@@ -356,6 +356,14 @@ def adversarial_submissions(solution, release):
     def fresh():
         return copy.deepcopy(solution)
 
+    def mcqs_set_to(nb, expected, value_source):
+        """Every multiple-choice answer of ``nb`` becomes ``NAME = value_source``, and each
+        is expected to earn 0."""
+        for i, _ in mcqs:
+            name = _MCQ_ANSWER.search(solution.cells[i].source).group(1)
+            nb.cells[i].source = f"{name} = {value_source}\n"
+            expected[grade_cell_after(solution, i)[1]] = 0.0
+
     nb = fresh()
     nb.cells[ex_i].source = release_by_id[ex_id].source + "\ndef broken(:\n    pass\n"
     subs["syntax_error"] = (nb, {**full, ex_test_id: 0.0}, "does not parse")
@@ -435,10 +443,7 @@ def adversarial_submissions(solution, release):
         nb = fresh()
         nb.cells[first_answer].source = _FAKE_VALUES + solution.cells[first_answer].source
         expected = dict(full)
-        for i, _ in mcqs:
-            name = _MCQ_ANSWER.search(solution.cells[i].source).group(1)
-            nb.cells[i].source = f'{name} = _Key("Z")\n'
-            expected[grade_cell_after(solution, i)[1]] = 0.0
+        mcqs_set_to(nb, expected, '_Key("Z")')
         for i, gid in exercises:  # functions return wrong values dressed as fakes
             m = re.search(r"^def (\w+)\(", solution.cells[i].source, re.M)
             if m:
@@ -453,9 +458,6 @@ def adversarial_submissions(solution, release):
         nb = fresh()
         nb.cells[first_answer].source = _SPOOFED_CLASS + solution.cells[first_answer].source
         expected = dict(full)
-        for i, _ in mcqs:
-            name = _MCQ_ANSWER.search(solution.cells[i].source).group(1)
-            nb.cells[i].source = f"{name} = _Spoof()\n"
-            expected[grade_cell_after(solution, i)[1]] = 0.0
+        mcqs_set_to(nb, expected, "_Spoof()")
         subs["spoofed_class"] = (nb, expected, "defines `__class__`")
     return subs

@@ -162,13 +162,11 @@ class _Visitor(ast.NodeVisitor):
             self._target(t, "assigns")
         self.generic_visit(node)
 
-    def visit_AugAssign(self, node):
+    def visit_AugAssign(self, node):  # and AnnAssign, NamedExpr: one target each
         self._target(node.target, "assigns")
         self.generic_visit(node)
 
-    def visit_AnnAssign(self, node):
-        self._target(node.target, "assigns")
-        self.generic_visit(node)
+    visit_AnnAssign = visit_NamedExpr = visit_AugAssign
 
     def visit_Delete(self, node):
         for t in node.targets:
@@ -192,10 +190,6 @@ class _Visitor(ast.NodeVisitor):
         if isinstance(test, ast.Constant) and test.value and not any(
                 isinstance(c, (ast.Break, ast.Return, ast.Raise)) for c in ast.walk(node)):
             self.flag("a loop that never ends (`while True` without `break`)")
-        self.generic_visit(node)
-
-    def visit_NamedExpr(self, node):
-        self._target(node.target, "assigns")
         self.generic_visit(node)
 
     def _def(self, node):
