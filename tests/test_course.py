@@ -203,6 +203,9 @@ ADVERSARIAL = [
 # grades everything one after the other.
 GRADING_WORKERS = max(1, int(os.environ.get("LLMLAB_GRADING_WORKERS",
                                             min(2, os.cpu_count() or 1))))
+# Side by side, each kernel gets its share of the cores (torch's default is one thread per core
+# in every process: two kernels then fight over the cores and each runs 2-3x slower).
+SIDE_BY_SIDE_THREADS = max(1, (os.cpu_count() or 1) // GRADING_WORKERS)
 
 
 @pytest.fixture(scope="module")
@@ -231,7 +234,7 @@ def graded(nbgrader_course, tmp_path_factory):
     def blank_runs():
         out = {}
         for lesson in LESSONS:  # each grade read as soon as it is given
-            out[lesson, "blank"] = root.autograde(lesson, "blank")
+            out[lesson, "blank"] = root.autograde(lesson, "blank", threads=SIDE_BY_SIDE_THREADS)
             scores[lesson, "blank"] = root.scores(lesson, "blank")
         return out
 
@@ -244,10 +247,12 @@ def graded(nbgrader_course, tmp_path_factory):
             if student not in ADVERSARIAL:
                 continue
             adv.submit(student, ADVERSARIAL_LESSON, nb)
-            adv_runs[ADVERSARIAL_LESSON, student] = adv.autograde(ADVERSARIAL_LESSON, student)
+            adv_runs[ADVERSARIAL_LESSON, student] = adv.autograde(
+                ADVERSARIAL_LESSON, student, threads=SIDE_BY_SIDE_THREADS)
             expected[student] = exp
         # The perfect student graded last, after every adversarial one in the same gradebook.
-        adv_runs[ADVERSARIAL_LESSON, "perfect"] = adv.autograde(ADVERSARIAL_LESSON, "perfect")
+        adv_runs[ADVERSARIAL_LESSON, "perfect"] = adv.autograde(
+            ADVERSARIAL_LESSON, "perfect", threads=SIDE_BY_SIDE_THREADS)
         return adv_runs
 
     with ThreadPoolExecutor(max_workers=GRADING_WORKERS) as pool:

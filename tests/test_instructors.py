@@ -111,6 +111,9 @@ def test_a_term_as_the_instructors_guide_says(tmp_path):
         # its cache there (fetch_feedback reads it back), and two submits creating one shared
         # cache folder at the same time would race.
         own_env = {**env, "JUPYTER_DATA_DIR": str(home / ".local" / "share" / "jupyter")}
+        # Side by side, each student's kernels get their share of the cores (torch starts one
+        # thread per core in every process; two such kernels fight and each runs 2-3x slower).
+        own_env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // len(students)))
         for line in lines:
             cmd = line
             if re.search(r"nbgrader (submit|fetch_feedback)\b", line):
