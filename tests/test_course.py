@@ -303,8 +303,8 @@ def test_solutions_score_full_marks_fast_and_small(graded, lesson):
 def test_course_runtime_per_lesson_and_total(graded):
     """Each solution notebook graded in a fresh kernel (kernel start-up, execution and
     nbgrader's grading included; nbgrader's own import, a cost of the grading tool and not of
-    the lesson, is timed apart and printed): the per-lesson times and the whole course's,
-    against its 180 s promise.
+    the lesson, is paid once by the grading process before the first lesson and printed apart):
+    the per-lesson times and the whole course's, against its 180 s promise.
 
     Until lesson 07 (issue 17) is in solutions/, its expected share (``RESERVED_SECONDS``) is
     kept free: the lessons there must leave it, so that adding it keeps the course in budget."""
@@ -313,8 +313,9 @@ def test_course_runtime_per_lesson_and_total(graded):
     for lesson in LESSONS:
         seconds = runs[lesson, "perfect"].seconds
         total += seconds
-        print(f"course runtime {lesson:<28}{seconds:6.1f} s (before it: nbgrader's import "
-              f"{runs[lesson, 'perfect'].import_seconds:.1f} s)")
+        print(f"course runtime {lesson:<28}{seconds:6.1f} s")
+    print(f"(before the first: nbgrader's import, once, "
+          f"{sum(runs[lesson, 'perfect'].import_seconds for lesson in LESSONS):.1f} s)")
     reserved = sum(s for name, s in RESERVED_SECONDS.items()
                    if not any(lesson.startswith(name) for lesson in LESSONS))
     print(f"course runtime {'total':<28}{total:6.1f} s (budget {COURSE_BUDGET_SECONDS} s; "

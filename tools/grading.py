@@ -12,7 +12,7 @@ The round trip (used by the tests):
     root.generate("00_loading")                   # nbgrader generate_assignment (with gradebook)
     root.generate_all()                           # or every lesson in source/, in one call
     root.submit("alice", "00_loading", notebook)  # a NotebookNode as alice's submission
-    run = root.autograde("00_loading", "alice")   # nbgrader autograde in a subprocess
+    run = root.autograde("00_loading", "alice")   # nbgrader autograde, timed
     root.scores("00_loading", "alice")            # {grade_id: (score, max_score)}
 
 ``autograde`` measures the wall time and the peak resident memory of the grading process tree
@@ -22,12 +22,14 @@ also proves it runs fast and small.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,47 +37,105 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# Runs `nbgrader autograde` in a child and reports the child's wall time and the peak RSS of
-# every process it waited for (nbgrader and the kernel), from getrusage(RUSAGE_CHILDREN).
-_RUNNER = r"""
-import json, os, resource, sys, tempfile, time
-# nbgrader's own import (3-5 s here; 1.7 s of it is jsonschema building an IRI grammar) is the
-# grading tool's cost, not the lesson's: it is paid before the clock starts and reported apart.
-# The autograde then runs in a fresh process forked from this one, as `nbgrader autograde ...`
-# would, and the clock covers all of it: kernel start-up, execution, grading, the gradebook.
+# A grading process: it imports nbgrader once (3-5 s here, 1.7 s of it jsonschema building an IRI
+# grammar: the grading tool's cost, not a lesson's), then reads one request per line on stdin
+# and runs each `nbgrader ...` in a child forked from itself, as a new `nbgrader` process would
+# run, after its imports. Each request's clock covers the whole child: kernel start-up,
+# execution, grading, the gradebook. Its peak memory is the child's from wait4, which takes the
+# largest of the child and every process it waited for (the kernel).
+_GRADER = r"""
+import json, os, sys, tempfile, time
 t_import = time.perf_counter()
 from nbgrader.apps.nbgraderapp import main as nbgrader_main
-import_seconds = time.perf_counter() - t_import
-log = tempfile.TemporaryFile(mode="w+")
-t0 = time.perf_counter()
-pid = os.fork()
-if pid == 0:
-    os.dup2(log.fileno(), 1)
-    os.dup2(log.fileno(), 2)
-    sys.argv = ["nbgrader"] + sys.argv[1:]
-    code = 0
-    try:
-        nbgrader_main()
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    except BaseException:
-        import traceback
-        traceback.print_exc()
+print(json.dumps({"import_seconds": time.perf_counter() - t_import}), flush=True)
+for line in sys.stdin:
+    request = json.loads(line)
+    log = tempfile.TemporaryFile(mode="w+")
+    t0 = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:
         code = 1
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
-_, status = os.waitpid(pid, 0)
-elapsed = time.perf_counter() - t0
-log.seek(0)
-print(json.dumps({
-    "returncode": os.waitstatus_to_exitcode(status),
-    "seconds": elapsed,
-    "import_seconds": import_seconds,
-    "peak_rss_bytes": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024,
-    "log": log.read()[-20000:],
-}))
+        try:
+            os.chdir(request["cwd"])
+            os.environ.clear()
+            os.environ.update(request["env"])
+            os.dup2(log.fileno(), 1)
+            os.dup2(log.fileno(), 2)
+            sys.argv = ["nbgrader"] + request["argv"]
+            code = 0
+            nbgrader_main()
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        except BaseException:
+            import traceback
+            traceback.print_exc()
+            code = 1
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+    _, status, usage = os.wait4(pid, 0)
+    elapsed = time.perf_counter() - t0
+    log.seek(0)
+    print(json.dumps({
+        "returncode": os.waitstatus_to_exitcode(status),
+        "seconds": elapsed,
+        "peak_rss_bytes": usage.ru_maxrss * 1024,
+        "log": log.read()[-20000:],
+    }), flush=True)
+    log.close()
 """
+
+
+class _Grader:
+    """One grading process (``_GRADER``) per thread that grades: nbgrader is imported once per
+    thread, not once per submission (27 gradings in tests/test_course.py)."""
+
+    _by_thread: dict = {}
+    _lock = threading.Lock()
+
+    def __init__(self, env):
+        self.proc = subprocess.Popen([sys.executable, "-c", _GRADER], env=env, text=True,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        first = self.proc.stdout.readline()
+        if not first:
+            raise RuntimeError(f"the grading process exited ({self.proc.wait()}) before nbgrader "
+                               "was imported: is nbgrader installed in this Python?")
+        self.import_seconds = json.loads(first)["import_seconds"]
+        self.unreported_import = self.import_seconds
+
+    @classmethod
+    def for_this_thread(cls, env):
+        key = threading.get_ident()
+        with cls._lock:
+            grader = cls._by_thread.get(key)
+            if grader is None or grader.proc.poll() is not None:
+                grader = cls._by_thread[key] = cls(env)
+        return grader
+
+    def run(self, argv, cwd, env):
+        self.proc.stdin.write(json.dumps({"argv": argv, "cwd": str(cwd), "env": env}) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the grading process died ({self.proc.wait()}) during "
+                               f"`nbgrader {' '.join(argv)}`")
+        data = json.loads(line)
+        # nbgrader's import is reported with the first run that paid it, 0 after.
+        data["import_seconds"], self.unreported_import = self.unreported_import, 0.0
+        return data
+
+    @classmethod
+    def close_all(cls):
+        with cls._lock:
+            for grader in cls._by_thread.values():
+                if grader.proc.poll() is None:
+                    grader.proc.stdin.close()
+                    grader.proc.wait(timeout=30)
+            cls._by_thread.clear()
+
+
+atexit.register(_Grader.close_all)
 
 
 @dataclass
@@ -86,7 +146,8 @@ class GradingRun:
     seconds: float
     peak_rss_bytes: int
     log: str
-    #: nbgrader's own import, before ``seconds`` starts (the grading tool's cost).
+    #: nbgrader's own import, paid before ``seconds`` starts (the grading tool's cost) by the
+    #: grading process of this thread, once: reported with its first run, 0.0 after.
     import_seconds: float = 0.0
 
 
@@ -196,16 +257,8 @@ class CourseRoot:
         by side. Two kernels that each start one thread per core on a 2-core machine took 2-3x
         as long as with one thread each (lessons 01 and 02's learner copies: 30 and 35 s, against
         13 and 14 s). ``None`` leaves torch's default, one thread per core."""
-        cmd = ["autograde", lesson, "--student", student, "--force"]
-        proc = subprocess.run(
-            [sys.executable, "-c", _RUNNER] + cmd,
-            cwd=self.path,
-            env=self._env(threads),
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        data = json.loads(proc.stdout.strip().splitlines()[-1])
+        argv = ["autograde", lesson, "--student", student, "--force"]
+        data = _Grader.for_this_thread(self._env()).run(argv, self.path, self._env(threads))
         return GradingRun(lesson, student, data["returncode"], data["seconds"],
                           data["peak_rss_bytes"], data["log"], data["import_seconds"])
 
