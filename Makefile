@@ -10,6 +10,9 @@ LAB_ARGS ?=
 # Where `make lab` puts the learner's own copy of course/ (git-ignored; never overwritten).
 WORKSPACE ?= $(CURDIR)/workspace
 PYTEST_ARGS ?=
+# `make test` runs the suite in this many processes (pytest-xdist; each test file stays in one
+# process). Timed checks run with nothing beside them (tests/conftest.py). 0: one process.
+TEST_WORKERS ?= 2
 # PyTorch's CPU-only wheel index. `make lab` (learners) installs torch from it: about 200 MB
 # instead of the several GB of CUDA libraries a plain PyPI install of torch pulls on a laptop.
 # `make lab LAB_TORCH_INDEX=` uses the default index only. `make install`/`make test` use the
@@ -39,7 +42,8 @@ lab: $(STAMP)
 		$$( [ "$$(id -u)" = 0 ] && echo --allow-root ) $(LAB_ARGS)
 
 test: $(STAMP)
-	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 MPLBACKEND=Agg $(PY) -m pytest $(PYTEST_ARGS)
+	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 MPLBACKEND=Agg $(PY) -m pytest \
+		-n $(TEST_WORKERS) --dist loadfile --durations=15 $(PYTEST_ARGS)
 
 # The fast tier for contributors: unit tests and doctests, no notebooks, servers or browser.
 test-fast: $(STAMP)

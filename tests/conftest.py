@@ -5,7 +5,11 @@ metrics are tested without any download. Sizes keep every linear layer's output 
 of 64 (bitsandbytes' 4-bit CPU kernels need multiples of 32).
 """
 
+import contextlib
+import fcntl
 import os
+import tempfile
+from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -136,6 +140,8 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.path.name in FULL_TIER_FILES:
             item.add_marker(pytest.mark.slow)
+    first = {name: i for i, name in enumerate(FIRST_FILES)}  # defined below, with the lock
+    items.sort(key=lambda item: first.get(item.path.name, len(first)))  # stable: else as found
 
 
 @pytest.fixture(autouse=True)
@@ -150,3 +156,76 @@ def _torch_threads_restored():
     torch = sys.modules.get("torch")
     if torch is not None and before is not None and torch.get_num_threads() != before:
         torch.set_num_threads(before)
+
+
+# --- side by side ------------------------------------------------------------------------------
+# `make test` runs the suite in TEST_WORKERS processes (pytest-xdist, whole files per process).
+# Two things keep that honest:
+# * threads: each worker, and everything it starts (kernels, servers, the CLI), gets its share
+#   of the cores. torch starts one thread per core in every process; two such processes on a
+#   2-core machine fight over the cores and each runs 2-3x slower.
+# * measurements: a test marked ``alone`` runs with no other test running: the course's timed
+#   gradings, the benchmark's ratios. A readers-writer lock over files shared by the workers:
+#   every other test holds it shared; an ``alone`` test waits for the tests in progress to end
+#   and keeps new ones from starting (the turnstile) until it is done. Without workers the lock
+#   is never contended.
+# * order: the files with ``alone`` tests come first, then the longest ones, so that no worker
+#   waits long for the other's test in progress and no long test is left for the end.
+FIRST_FILES = ["test_benchmarks.py", "test_course.py", "test_hub.py", "test_instructors.py",
+               "test_browser.py", "test_bundled_models.py", "test_gguf.py", "test_llamacpp.py",
+               "test_instruct.py"]
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+def pytest_configure(config):
+    # The controller (or a run without workers) makes the lock folder; workers inherit it.
+    if "LLMLAB_TEST_LOCKS" not in os.environ:
+        os.environ["LLMLAB_TEST_LOCKS"] = tempfile.mkdtemp(prefix="llmlab-test-locks-")
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if os.environ.get("PYTEST_XDIST_WORKER") and workers > 1:
+        share = str(max(1, (os.cpu_count() or 1) // workers))
+        for var in THREAD_VARIABLES:  # read by torch at import, here and in subprocesses
+            os.environ[var] = share
+
+
+def _lock_files():
+    folder = Path(os.environ["LLMLAB_TEST_LOCKS"])
+    return folder / "turnstile", folder / "room"
+
+
+@contextlib.contextmanager
+def _shared():
+    turnstile, room = _lock_files()
+    with open(room, "a") as r:
+        with open(turnstile, "a") as t:
+            fcntl.flock(t, fcntl.LOCK_EX)  # waits while an `alone` section holds the turnstile
+            fcntl.flock(r, fcntl.LOCK_SH)
+            fcntl.flock(t, fcntl.LOCK_UN)
+        try:
+            yield
+        finally:
+            fcntl.flock(r, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def run_alone():
+    """No other test runs inside this block (it waits for those in progress to end)."""
+    turnstile, room = _lock_files()
+    with open(turnstile, "a") as t, open(room, "a") as r:
+        fcntl.flock(t, fcntl.LOCK_EX)
+        fcntl.flock(r, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(r, fcntl.LOCK_UN)
+            fcntl.flock(t, fcntl.LOCK_UN)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """The lock is held over a test's whole run: the set-up and tear-down of the wider-scoped
+    fixtures it is the first or last to use (a module's model evaluation, the course's
+    gradings) included."""
+    alone = item.get_closest_marker("alone") is not None
+    with (run_alone() if alone else _shared()):
+        yield

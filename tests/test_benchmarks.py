@@ -9,6 +9,8 @@ import pytest
 import llmlab
 
 ROOT = Path(__file__).resolve().parent.parent
+# The benchmark's ratios are measured in one run on this machine: no other test beside them.
+pytestmark = pytest.mark.alone
 
 
 @pytest.fixture(scope="module")

@@ -56,6 +56,8 @@ RESULTS = ROOT / "artifacts" / "grading.json"
 
 pytestmark = [
     pytest.mark.slow,
+    # the gradings are timed: no other test runs beside this file's (tests/conftest.py)
+    pytest.mark.alone,
     pytest.mark.skipif(not LESSONS, reason="no lessons in solutions/ yet"),
 ]
 
@@ -199,7 +201,7 @@ ADVERSARIAL = [
 # The fixture below grades the blank copies and the adversarial students two at a time (two
 # nbgrader processes, each with its kernel) once the perfect runs are done. The perfect runs
 # are the ones timed against MAX_SECONDS and COURSE_BUDGET_SECONDS, so they run first, one
-# after the other, with no other grading of this session beside them. LLMLAB_GRADING_WORKERS=1
+# after the other, with no other grading and no other test of this session beside them. LLMLAB_GRADING_WORKERS=1
 # grades everything one after the other.
 GRADING_WORKERS = max(1, int(os.environ.get("LLMLAB_GRADING_WORKERS",
                                             min(2, os.cpu_count() or 1))))

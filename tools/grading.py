@@ -184,9 +184,12 @@ class CourseRoot:
 
     def _env(self, threads=None):
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-        if threads is not None:
-            # Read by torch (and numpy's BLAS) at start-up: the kernel's thread pools.
-            for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        # Read by torch (and numpy's BLAS) at start-up: the kernel's thread pools. None: the
+        # libraries' own default (one thread per core), whatever this process was given.
+        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+            if threads is None:
+                env.pop(var, None)
+            else:
                 env[var] = str(int(threads))
         # nbgrader calls helper programs (alembic, jupyter) by name: use this venv's.
         env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
