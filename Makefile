@@ -43,7 +43,7 @@ lab: $(STAMP)
 
 test: $(STAMP)
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 MPLBACKEND=Agg $(PY) -m pytest \
-		-n $(TEST_WORKERS) --dist loadfile --durations=15 $(PYTEST_ARGS)
+		-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=15 $(PYTEST_ARGS)
 
 # The fast tier for contributors: unit tests and doctests, no notebooks, servers or browser.
 test-fast: $(STAMP)

@@ -170,9 +170,11 @@ def _torch_threads_restored():
 #   and keeps new ones from starting (the turnstile) until it is done. Without workers the lock
 #   is never contended.
 # * order: the files with ``alone`` tests come first, then the longest ones, so that no worker
-#   waits long for the other's test in progress and no long test is left for the end.
-FIRST_FILES = ["test_benchmarks.py", "test_course.py", "test_hub.py", "test_instructors.py",
-               "test_browser.py", "test_bundled_models.py", "test_gguf.py", "test_llamacpp.py",
+#   waits long for the other's test in progress and no long test is left for the end (the
+#   Makefile passes --no-loadscope-reorder: pytest-xdist would otherwise hand out the files
+#   with the most tests first, and the hub's term, in a file of four tests, came last).
+FIRST_FILES = ["test_benchmarks.py", "test_course.py", "test_hub.py", "test_bundled_models.py",
+               "test_gguf.py", "test_instructors.py", "test_llamacpp.py", "test_browser.py",
                "test_instruct.py"]
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
@@ -221,11 +223,30 @@ def run_alone():
             fcntl.flock(t, fcntl.LOCK_UN)
 
 
+def _alone(item):
+    return item is not None and item.get_closest_marker("alone") is not None
+
+
+_held_alone = []  # the open `run_alone()` of an alone hold that spans a file's tests
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item, nextitem):
     """The lock is held over a test's whole run: the set-up and tear-down of the wider-scoped
     fixtures it is the first or last to use (a module's model evaluation, the course's
-    gradings) included."""
-    alone = item.get_closest_marker("alone") is not None
-    with (run_alone() if alone else _shared()):
+    gradings) included. An alone hold lasts until the file's last consecutive alone test: a
+    test of another worker slipping in between two of them (the hub's term, say) would make
+    the next one wait for it."""
+    if not _alone(item):
+        with _shared():
+            yield
+        return
+    if not _held_alone:
+        hold = run_alone()
+        hold.__enter__()
+        _held_alone.append(hold)
+    try:
         yield
+    finally:
+        if not (_alone(nextitem) and nextitem.path == item.path):
+            _held_alone.pop().__exit__(None, None, None)
