@@ -179,15 +179,27 @@ FIRST_FILES = ["test_benchmarks.py", "test_course.py", "test_hub.py", "test_bund
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
+_made_lock_folder = []
+
+
 def pytest_configure(config):
     # The controller (or a run without workers) makes the lock folder; workers inherit it.
     if "LLMLAB_TEST_LOCKS" not in os.environ:
         os.environ["LLMLAB_TEST_LOCKS"] = tempfile.mkdtemp(prefix="llmlab-test-locks-")
+        _made_lock_folder.append(os.environ["LLMLAB_TEST_LOCKS"])
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
     if os.environ.get("PYTEST_XDIST_WORKER") and workers > 1:
         share = str(max(1, (os.cpu_count() or 1) // workers))
         for var in THREAD_VARIABLES:  # read by torch at import, here and in subprocesses
             os.environ[var] = share
+
+
+def pytest_unconfigure(config):
+    import shutil
+
+    while _made_lock_folder:  # by the process that made it, after every worker has stopped
+        shutil.rmtree(_made_lock_folder.pop(), ignore_errors=True)
+        os.environ.pop("LLMLAB_TEST_LOCKS", None)
 
 
 def _lock_files():
