@@ -2,10 +2,10 @@
 
 The metrics themselves are computed by :mod:`llmlab.metrics` (scikit-learn underneath); this
 module judges and presents them. Each row of a card comes from one entry of :data:`ROWS`, a
-table of row specifications: the metric, which direction is better, its unit, the rule when
-it has no threshold, its chance level and its caveat. Verdicts use :data:`THRESHOLDS` (the
-seed lesson's lines, which a caller may override) and each threshold is printed with the caveat
-it needs.
+table of row specifications (in :mod:`llmlab.report_rules`, with the rules that judge a value):
+the metric, which direction is better, its unit, the rule when it has no threshold, its chance
+level and its caveat. Verdicts use :data:`THRESHOLDS` (the seed lesson's lines, which a caller
+may override) and each threshold is printed with the caveat it needs.
 
 A card computed from labels (or scores) also shows each metric's bootstrap confidence interval
 (:mod:`llmlab.metrics.uncertainty`, reproducible with ``random_state``), and then the verdict
@@ -18,234 +18,30 @@ accuracy, MCC, ROC AUC, average precision) are judged against it: "above chance"
 from __future__ import annotations
 
 import math
-import numbers
 import warnings
 from collections import Counter
-from dataclasses import dataclass
 
 import numpy as np
 from sklearn import metrics as _skm
 
-from llmlab.card import ReportCard, ReportRow, format_value, plain
+from llmlab.card import ReportCard, ReportRow, plain
 from llmlab.metrics import resampling as _bs
 from llmlab.metrics.validation import check_prf_options, check_scores, check_targets
+from llmlab.report_rules import (
+    DIRECTIONS,
+    ROWS,
+    THRESHOLDS,
+    RowSpec,
+    check_card_value,
+    check_thresholds,
+    format_metric,
+    interval_verdict,
+    rule_text,
+    verdict,
+)
 
 __all__ = ["DIRECTIONS", "ROWS", "THRESHOLDS", "ReportCard", "ReportRow", "RowSpec",
            "report_card"]
-
-#: The thresholds of the course's seed lesson, used by :func:`report_card`.
-#:
-#: A value strictly below ``good_below`` (strictly above ``good_above``) is "good", strictly
-#: above ``bad_above`` (strictly below ``bad_below``) is "bad", anything else is
-#: "borderline". Fractions are in [0, 1]: 0.85 means 85 %. Precision has no "bad" line in the
-#: seed: it is judged together with recall ("balanced" when both are above 80 %).
-THRESHOLDS: dict[str, dict[str, float]] = {
-    "perplexity": {"good_below": 20.0, "bad_above": 50.0},
-    "accuracy": {"good_above": 0.85, "bad_below": 0.60},
-    "precision": {"good_above": 0.80},
-    "recall": {"good_above": 0.80, "bad_below": 0.50},
-}
-
-_RULE_KEYS = ("good_below", "bad_above", "good_above", "bad_below")
-
-
-@dataclass(frozen=True)
-class RowSpec:
-    """What a report-card row is: one entry of :data:`ROWS`.
-
-    Attributes
-    ----------
-    metric : str
-        The row's name and the key of its value.
-    better : {"higher", "lower", None}
-        Which direction is better (None for descriptive rows such as the positive rate).
-    unit : {"fraction", "number", "bits", "signed"}
-        How the value is printed (fractions as percentages).
-    rule : str or None
-        The rule text for a row without a threshold; None when :data:`THRESHOLDS` judges it.
-        May use ``{pos}``, ``{majority}``, ``{n_positive}`` and ``{n_samples}``.
-    caveat : str
-        What the verdict does not tell you; may use the same fields.
-    chance : float, str or None, default=None
-        The value of guessing (e.g. 0.5 for ROC AUC), or the name of the card value that
-        holds it (``"positive_rate"`` for average precision). With an interval, the verdict
-        says whether the metric is distinguishable from it.
-    """
-
-    metric: str
-    better: str | None
-    unit: str
-    rule: str | None
-    caveat: str
-    chance: float | str | None = None
-
-
-#: The rows of a report card, in the order they are printed.
-ROWS: tuple[RowSpec, ...] = (
-    RowSpec(
-        "perplexity", "lower", "number", None,
-        "Depends on the tokenizer and the text's domain: on the same text, a tokenizer with "
-        "coarser tokens (a larger vocabulary) gives a higher per-token perplexity without the "
-        "model being worse, and easier text scores lower. Compare models with bits per byte "
-        "on the same text.",
-    ),
-    RowSpec(
-        "bits_per_byte", "lower", "bits", "no threshold; lower is better",
-        "Independent of the tokenizer, so comparable across models, but only on the same text.",
-    ),
-    RowSpec(
-        "accuracy", "higher", "fraction", None,
-        "Hides the rare class under class imbalance: check recall and the baseline.",
-    ),
-    RowSpec(
-        "baseline_accuracy", None, "fraction",
-        "accuracy of always predicting the majority class{majority_named}",
-        "A useful model must beat it.",
-    ),
-    RowSpec(
-        "positive_rate", None, "fraction", "share of y_true that is {pos}{counts}",
-        "The rarer the positive class, the less accuracy says; look at recall, precision, F1.",
-    ),
-    RowSpec(
-        "balanced_accuracy", "higher", "fraction",
-        "no threshold; 50 % is chance for two classes",
-        "Mean recall of the classes: not inflated by a large majority class.",
-        chance=0.5,
-    ),
-    RowSpec(
-        "precision", "higher", "fraction", None,
-        "Of the samples predicted {pos}, the share that truly is; the seed gives no 'bad' "
-        "line, judge it together with recall.",
-    ),
-    RowSpec(
-        "recall", "higher", "fraction", None,
-        "Of the true {pos} samples, the share the model finds: the number accuracy hides "
-        "under imbalance.",
-    ),
-    RowSpec(
-        "f1", "higher", "fraction", "no threshold; harmonic mean of precision and recall",
-        "Ignores true negatives, so the easy majority class does not inflate it.",
-    ),
-    RowSpec(
-        "pr_balance", "higher", "fraction",
-        "min(precision, recall); both good: good; recall bad: bad",
-        "Which of the two matters more depends on the cost of a false alarm against a miss.",
-    ),
-    RowSpec(
-        "mcc", "higher", "signed", "no threshold; 0 chance, +1 perfect, -1 always wrong",
-        "Uses all four cells of the confusion matrix; robust to imbalance.",
-        chance=0.0,
-    ),
-    RowSpec(
-        "roc_auc", "higher", "score", "no threshold; 0.5 is chance, 1 perfect",
-        "The chance that a random {pos} sample scores above a random other one: it judges "
-        "the scores at every threshold, not the threshold in use.",
-        chance=0.5,
-    ),
-    RowSpec(
-        "average_precision", "higher", "score",
-        "no threshold; chance is the positive rate{prevalence}",
-        "Mean precision over the recall levels of the score ranking; its chance level is the "
-        "share of {pos}, so compare it with that, not with 0.5.",
-        chance="positive_rate",
-    ),
-)
-
-_SPECS = {spec.metric: spec for spec in ROWS}
-
-#: Which direction is better, per metric (None: descriptive, neither).
-DIRECTIONS: dict[str, str | None] = {spec.metric: spec.better for spec in ROWS}
-
-def _format_value(metric: str, value: float) -> str:
-    spec = _SPECS.get(metric)
-    return format_value(spec.unit if spec else "number", value)
-
-
-# -- validator family 4: report-card values ----------------------------------------------
-
-
-def _check_card_value(name: str, value, low: float, high: float | None = None):
-    """Return ``value`` as a float after checking it; None stays None, NaN stays NaN."""
-    if value is None:
-        return None
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.number)):
-        raise ValueError(  # noqa: TRY004 - bad user input is a ValueError here
-            f"{name}={value!r} must be a number (or None to leave it off the card)."
-        )
-    value = float(value)
-    if math.isnan(value):
-        return value
-    if high is None:
-        if not (math.isfinite(value) and value >= low):
-            raise ValueError(f"{name}={value!r} must be a finite number >= {low:g}.")
-    elif not (low <= value <= high):
-        hint = ""
-        if high == 1 and 1 < value <= 100:
-            hint = f"; pass a fraction such as {value / 100:g}, not a percentage"
-        raise ValueError(f"{name}={value!r} is outside [{low:g}, {high:g}]{hint}.")
-    return value
-
-
-def _check_thresholds(thresholds):
-    """Merge user overrides into :data:`THRESHOLDS`, checking names and values."""
-    merged = {metric: dict(rule) for metric, rule in THRESHOLDS.items()}
-    if thresholds is None:
-        return merged
-    if not isinstance(thresholds, dict):
-        raise ValueError(  # noqa: TRY004 - bad user input is a ValueError here
-            f"thresholds must be a dict like {{'accuracy': {{'good_above': 0.9}}}}, "
-            f"got {thresholds!r}."
-        )
-    for metric, rule in thresholds.items():
-        if metric not in THRESHOLDS:
-            raise ValueError(
-                f"thresholds has no rule for {metric!r}; choose among {sorted(THRESHOLDS)!r}."
-            )
-        if not isinstance(rule, dict):
-            raise ValueError(  # noqa: TRY004 - bad user input is a ValueError here
-                f"thresholds[{metric!r}] must be a dict, got {rule!r}."
-            )
-        for key, val in rule.items():
-            if key not in _RULE_KEYS:
-                raise ValueError(
-                    f"thresholds[{metric!r}] has an unknown key {key!r}; choose among "
-                    f"{list(_RULE_KEYS)!r}."
-                )
-            if val is not None:
-                _check_card_value(f"thresholds[{metric!r}][{key!r}]", val, -math.inf, math.inf)
-            merged[metric][key] = val
-        merged[metric] = {k: v for k, v in merged[metric].items() if v is not None}
-    return merged
-
-
-def _verdict(value, rule: dict) -> str:
-    if value is None or math.isnan(value):
-        return "n/a"
-    if "bad_above" in rule and value > rule["bad_above"]:
-        return "bad"
-    if "bad_below" in rule and value < rule["bad_below"]:
-        return "bad"
-    if "good_below" in rule and value < rule["good_below"]:
-        return "good"
-    if "good_above" in rule and value > rule["good_above"]:
-        return "good"
-    return "borderline"
-
-
-def _rule_text(rule: dict, percent: bool) -> str:
-    def num(x):
-        return f"{100 * x:g} %" if percent else f"{x:g}"
-
-    parts = []
-    if "good_below" in rule:
-        parts.append(f"< {num(rule['good_below'])} good")
-    if "good_above" in rule:
-        parts.append(f"> {num(rule['good_above'])} good")
-    if "bad_above" in rule:
-        parts.append(f"> {num(rule['bad_above'])} bad")
-    if "bad_below" in rule:
-        parts.append(f"< {num(rule['bad_below'])} bad")
-    return ", ".join(parts) + ", else borderline"
 
 
 def report_card(
@@ -415,7 +211,7 @@ float, default=None
     {'perplexity': 'borderline', 'accuracy': 'good', 'recall': 'bad'}
     """
 
-    rules = _check_thresholds(thresholds)
+    rules = check_thresholds(thresholds)
     rng = None
     if confidence_level is not None:
         rng = _bs.check_bootstrap_options(confidence_level, n_resamples, "percentile",
@@ -434,8 +230,8 @@ float, default=None
         bits_per_byte = getattr(perplexity, "bits_per_byte", None)
         perplexity = perplexity.perplexity
     values = {
-        "perplexity": _check_card_value("perplexity", perplexity, 1.0),
-        "bits_per_byte": _check_card_value("bits_per_byte", bits_per_byte, 0.0),
+        "perplexity": check_card_value("perplexity", perplexity, 1.0),
+        "bits_per_byte": check_card_value("bits_per_byte", bits_per_byte, 0.0),
     }
     given = {
         "accuracy": accuracy,
@@ -446,8 +242,8 @@ float, default=None
         "positive_rate": positive_rate,
         "baseline_accuracy": baseline_accuracy,
     }
-    values.update({k: _check_card_value(k, v, 0.0, 1.0) for k, v in given.items()})
-    values["mcc"] = _check_card_value("mcc", mcc, -1.0, 1.0)
+    values.update({k: check_card_value(k, v, 0.0, 1.0) for k, v in given.items()})
+    values["mcc"] = check_card_value("mcc", mcc, -1.0, 1.0)
     values["roc_auc"] = values["average_precision"] = None
 
     n_samples = n_positive = None
@@ -565,9 +361,9 @@ float, default=None
     verdicts, crossed = {}, {}
     for m in rules:
         if m in intervals:
-            verdicts[m], crossed[m] = _interval_verdict(values[m], intervals[m], rules[m])
+            verdicts[m], crossed[m] = interval_verdict(values[m], intervals[m], rules[m])
         else:
-            verdicts[m] = _verdict(values[m], rules[m])
+            verdicts[m] = verdict(values[m], rules[m])
     if values["pr_balance"] is not None:
         if verdicts["recall"] == "bad":
             verdicts["pr_balance"] = "bad"
@@ -599,7 +395,7 @@ float, default=None
         "pos": repr(card_pos_label) if card_pos_label is not None else "positive",
         "majority_named": f" {majority!r}" if majority is not None else "",
         "counts": f" ({n_positive} of {n_samples})" if n_samples is not None else "",
-        "prevalence": (f" ({_format_value('positive_rate', values['positive_rate'])})"
+        "prevalence": (f" ({format_metric('positive_rate', values['positive_rate'])})"
                        if values["positive_rate"] is not None else ""),
     }
     notes = _caveat_notes(values, majority, fields["pos"])
@@ -610,8 +406,8 @@ float, default=None
         before, after = notes.get(m, ("", ""))
         notes[m] = (
             f"Undecided: the {100 * confidence_level:g} % interval "
-            f"[{_format_value(m, low)}, {_format_value(m, high)}] crosses the line at "
-            f"{' and '.join(_format_value(m, v) for v in lines)}; more samples would tell. "
+            f"[{format_metric(m, low)}, {format_metric(m, high)}] crosses the line at "
+            f"{' and '.join(format_metric(m, v) for v in lines)}; more samples would tell. "
             + before, after)
     rows: list[ReportRow] = []
     for spec in ROWS:
@@ -619,7 +415,7 @@ float, default=None
         if value is None:
             continue
         rule = (spec.rule.format(**fields) if spec.rule is not None
-                else _rule_text(rules[spec.metric], percent=spec.unit == "fraction"))
+                else rule_text(rules[spec.metric], percent=spec.unit == "fraction"))
         caveat = spec.caveat.format(**fields)
         before, after = notes.get(spec.metric, ("", ""))
         low, high = intervals.get(spec.metric, (None, None))
@@ -628,18 +424,18 @@ float, default=None
 
     acc, base = values["accuracy"], values["baseline_accuracy"]
     flags = []
-    if acc is not None and rec is not None and _verdict(acc, rules["accuracy"]) == "good" \
-            and _verdict(rec, rules["recall"]) == "bad":
+    if acc is not None and rec is not None and verdict(acc, rules["accuracy"]) == "good" \
+            and verdict(rec, rules["recall"]) == "bad":
         flags.append(
-            f"accuracy paradox: accuracy {_format_value('accuracy', acc)} is good but "
-            f"recall {_format_value('recall', rec)} is bad; the model misses most "
+            f"accuracy paradox: accuracy {format_metric('accuracy', acc)} is good but "
+            f"recall {format_metric('recall', rec)} is bad; the model misses most "
             f"{fields['pos']} samples."
         )
     if acc is not None and base is not None and not math.isnan(acc) and acc <= base:
         who = repr(majority) if majority is not None else "the majority class"
         flags.append(
-            f"accuracy {_format_value('accuracy', acc)} is no better than always predicting "
-            f"{who} ({_format_value('accuracy', base)})."
+            f"accuracy {format_metric('accuracy', acc)} is no better than always predicting "
+            f"{who} ({format_metric('accuracy', base)})."
         )
     if chance_flags:
         parts = []
@@ -647,9 +443,9 @@ float, default=None
             low, high = intervals[m]
             parts.append(
                 f"{m.replace('_', ' ').replace('roc auc', 'ROC AUC').replace('mcc', 'MCC')} "
-                f"{_format_value(m, values[m])}, {100 * confidence_level:g} % interval "
-                f"[{_format_value(m, low)}, {_format_value(m, high)}] contains "
-                f"{_format_value(m, level)}")
+                f"{format_metric(m, values[m])}, {100 * confidence_level:g} % interval "
+                f"[{format_metric(m, low)}, {format_metric(m, high)}] contains "
+                f"{format_metric(m, level)}")
         flags.append("not distinguishable from chance: " + "; ".join(parts) + ".")
 
     return ReportCard(
@@ -677,28 +473,16 @@ def _perplexity_kernels(result) -> dict:
     return out
 
 
-def _interval_verdict(value, interval, rule):
-    """The verdict of a whole interval, and the lines it crosses (for 'undecided')."""
-    low, high = interval
-    if value is None or math.isnan(value) or math.isnan(low):
-        return _verdict(value, rule), None
-    v_low, v_high = _verdict(low, rule), _verdict(high, rule)
-    if v_low == v_high:
-        return v_low, None
-    lines = sorted({v for v in rule.values() if low <= v <= high})
-    return "undecided", lines
-
-
 def _caveat_notes(values, majority, pos) -> dict:
     """Per metric, text put before and after its caveat for this card's values."""
     notes = {}
     base = values["baseline_accuracy"]
     if base is not None and majority is not None:
         notes["accuracy"] = ("", f" Always predicting {majority!r} already scores "
-                                 f"{_format_value('accuracy', base)}.")
+                                 f"{format_metric('accuracy', base)}.")
     elif base is not None:
         notes["accuracy"] = ("", f" Always predicting the majority class scores "
-                                 f"{_format_value('accuracy', base)}.")
+                                 f"{format_metric('accuracy', base)}.")
     prec, rec = values["precision"], values["recall"]
     if prec is not None and math.isnan(prec):
         notes["precision"] = (f"Undefined: the model never predicted {pos}. ", "")
