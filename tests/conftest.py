@@ -8,8 +8,12 @@ of 64 (bitsandbytes' 4-bit CPU kernels need multiples of 32).
 import contextlib
 import fcntl
 import os
+import sys
 import tempfile
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's tools/
+from tools.grading import THREAD_VARIABLES, share_of_cores  # noqa: E402
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -176,7 +180,6 @@ def _torch_threads_restored():
 FIRST_FILES = ["test_benchmarks.py", "test_course.py", "test_hub.py", "test_bundled_models.py",
                "test_gguf.py", "test_instructors.py", "test_llamacpp.py", "test_browser.py",
                "test_instruct.py"]
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
 _made_lock_folder = []
@@ -189,7 +192,7 @@ def pytest_configure(config):
         _made_lock_folder.append(os.environ["LLMLAB_TEST_LOCKS"])
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
     if os.environ.get("PYTEST_XDIST_WORKER") and workers > 1:
-        share = str(max(1, (os.cpu_count() or 1) // workers))
+        share = str(share_of_cores(workers))
         for var in THREAD_VARIABLES:  # read by torch at import, here and in subprocesses
             os.environ[var] = share
 
@@ -208,31 +211,28 @@ def _lock_files():
 
 
 @contextlib.contextmanager
+def _flocked(path, mode):
+    """``path`` held with ``fcntl.flock(mode)`` for the block (closing the file unlocks it)."""
+    with open(path, "a") as f:
+        fcntl.flock(f, mode)
+        yield
+
+
+@contextlib.contextmanager
 def _shared():
     turnstile, room = _lock_files()
-    with open(room, "a") as r:
-        with open(turnstile, "a") as t:
-            fcntl.flock(t, fcntl.LOCK_EX)  # waits while an `alone` section holds the turnstile
-            fcntl.flock(r, fcntl.LOCK_SH)
-            fcntl.flock(t, fcntl.LOCK_UN)
-        try:
-            yield
-        finally:
-            fcntl.flock(r, fcntl.LOCK_UN)
+    with contextlib.ExitStack() as held:
+        with _flocked(turnstile, fcntl.LOCK_EX):  # waits while an `alone` section holds it
+            held.enter_context(_flocked(room, fcntl.LOCK_SH))
+        yield
 
 
 @contextlib.contextmanager
 def run_alone():
     """No other test runs inside this block (it waits for those in progress to end)."""
     turnstile, room = _lock_files()
-    with open(turnstile, "a") as t, open(room, "a") as r:
-        fcntl.flock(t, fcntl.LOCK_EX)
-        fcntl.flock(r, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(r, fcntl.LOCK_UN)
-            fcntl.flock(t, fcntl.LOCK_UN)
+    with _flocked(turnstile, fcntl.LOCK_EX), _flocked(room, fcntl.LOCK_EX):
+        yield
 
 
 def _alone(item):

@@ -39,6 +39,7 @@ from tools.grading import (  # noqa: E402
     adversarial_submissions,
     error_cells,
     graded_cells,
+    share_of_cores,
 )
 
 SOLUTIONS = Path(os.environ.get("LLMLAB_COURSE_SOLUTIONS", ROOT / "solutions"))
@@ -207,7 +208,7 @@ GRADING_WORKERS = max(1, int(os.environ.get("LLMLAB_GRADING_WORKERS",
                                             min(2, os.cpu_count() or 1))))
 # Side by side, each kernel gets its share of the cores (torch's default is one thread per core
 # in every process: two kernels then fight over the cores and each runs 2-3x slower).
-SIDE_BY_SIDE_THREADS = max(1, (os.cpu_count() or 1) // GRADING_WORKERS)
+SIDE_BY_SIDE_THREADS = share_of_cores(GRADING_WORKERS)
 
 
 @pytest.fixture(scope="module")

@@ -138,6 +138,16 @@ class _Grader:
 atexit.register(_Grader.close_all)
 
 
+#: What torch (OpenMP) and numpy's BLAS read at start-up to size their thread pools.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+def share_of_cores(n):
+    """Threads for each of ``n`` processes run side by side: the cores split evenly, at least 1
+    (torch's default, one thread per core in every process, makes them fight over the cores)."""
+    return max(1, (os.cpu_count() or 1) // n)
+
+
 @dataclass
 class GradingRun:
     lesson: str
@@ -186,7 +196,7 @@ class CourseRoot:
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
         # Read by torch (and numpy's BLAS) at start-up: the kernel's thread pools. None: the
         # libraries' own default (one thread per core), whatever this process was given.
-        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        for var in THREAD_VARIABLES:
             if threads is None:
                 env.pop(var, None)
             else:
