@@ -10,11 +10,13 @@ from conftest import THREAD_VARIABLES, run_alone
 
 TESTS = Path(__file__).resolve().parent
 
-# A second process: takes the lock (shared or alone), says so with the time, holds it, leaves.
+# A second process: says "ready" once imported, takes the lock (shared or alone), says so with
+# the time, holds it for the seconds given, leaves.
 HOLDER = r"""
 import sys, time
 sys.path.insert(0, sys.argv[1])
 from conftest import _shared, run_alone
+print("ready", flush=True)
 with (run_alone() if sys.argv[2] == "alone" else _shared()):
     print(time.monotonic(), flush=True)
     time.sleep(float(sys.argv[3]))
@@ -22,8 +24,12 @@ with (run_alone() if sys.argv[2] == "alone" else _shared()):
 
 
 def _holder(kind, seconds, env):
-    return subprocess.Popen([sys.executable, "-c", HOLDER, str(TESTS), kind, str(seconds)],
+    """The holder process, returned once it is about to take the lock (its imports, which take
+    seconds, are done)."""
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(TESTS), kind, str(seconds)],
                             stdout=subprocess.PIPE, text=True, env=env)
+    assert proc.stdout.readline().strip() == "ready"
+    return proc
 
 
 def _env(monkeypatch, tmp_path):
@@ -47,7 +53,7 @@ def test_no_test_starts_while_one_runs_alone(monkeypatch, tmp_path):
     env = _env(monkeypatch, tmp_path)
     with run_alone():
         other = _holder("shared", 0, env)
-        time.sleep(1.5)
+        time.sleep(1.0)  # the other test tries to start meanwhile
         left = time.monotonic()
     entered = float(other.stdout.readline())
     other.wait(timeout=30)
@@ -56,12 +62,13 @@ def test_no_test_starts_while_one_runs_alone(monkeypatch, tmp_path):
 
 def test_tests_side_by_side_do_not_wait_for_each_other(monkeypatch, tmp_path):
     env = _env(monkeypatch, tmp_path)
-    first = _holder("shared", 3, env)
+    first = _holder("shared", 10, env)
     float(first.stdout.readline())
-    start = time.monotonic()
     second = _holder("shared", 0, env)
-    entered = float(second.stdout.readline())
-    assert entered - start < 2.5, "a shared holder blocked another"
+    start = time.monotonic()
+    entered = float(second.stdout.readline())  # blocked, it would wait for first's 10 s
+    first.kill()
+    assert entered - start < 5, "a shared holder blocked another"
     for p in (first, second):
         p.wait(timeout=30)
 
@@ -72,7 +79,7 @@ def test_a_waiting_alone_section_goes_before_tests_that_arrive_later(monkeypatch
     import threading
 
     env = _env(monkeypatch, tmp_path)
-    first = _holder("shared", 1.5, env)
+    first = _holder("shared", 30, env)
     float(first.stdout.readline())
     times = {}
 
@@ -86,6 +93,8 @@ def test_a_waiting_alone_section_goes_before_tests_that_arrive_later(monkeypatch
     writer.start()
     time.sleep(0.3)  # the alone section is waiting for `first` now
     later = _holder("shared", 0, env)
+    time.sleep(0.5)  # `later` tries to start meanwhile
+    first.kill()  # `first` ends (its lock goes with it)
     entered = float(later.stdout.readline())
     writer.join(timeout=30)
     for p in (first, later):
