@@ -5,14 +5,14 @@ metrics are tested without any download. Sizes keep every linear layer's output 
 of 64 (bitsandbytes' 4-bit CPU kernels need multiples of 32).
 """
 
-import contextlib
-import fcntl
 import os
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's tools/
+from locks import run_alone, shared  # noqa: E402  (tests/locks.py)
+
 from tools.grading import THREAD_VARIABLES, share_of_cores  # noqa: E402
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -205,36 +205,6 @@ def pytest_unconfigure(config):
         os.environ.pop("LLMLAB_TEST_LOCKS", None)
 
 
-def _lock_files():
-    folder = Path(os.environ["LLMLAB_TEST_LOCKS"])
-    return folder / "turnstile", folder / "room"
-
-
-@contextlib.contextmanager
-def _flocked(path, mode):
-    """``path`` held with ``fcntl.flock(mode)`` for the block (closing the file unlocks it)."""
-    with open(path, "a") as f:
-        fcntl.flock(f, mode)
-        yield
-
-
-@contextlib.contextmanager
-def _shared():
-    turnstile, room = _lock_files()
-    with contextlib.ExitStack() as held:
-        with _flocked(turnstile, fcntl.LOCK_EX):  # waits while an `alone` section holds it
-            held.enter_context(_flocked(room, fcntl.LOCK_SH))
-        yield
-
-
-@contextlib.contextmanager
-def run_alone():
-    """No other test runs inside this block (it waits for those in progress to end)."""
-    turnstile, room = _lock_files()
-    with _flocked(turnstile, fcntl.LOCK_EX), _flocked(room, fcntl.LOCK_EX):
-        yield
-
-
 def _alone(item):
     return item is not None and item.get_closest_marker("alone") is not None
 
@@ -250,7 +220,7 @@ def pytest_runtest_protocol(item, nextitem):
     test of another worker slipping in between two of them (the hub's term, say) would make
     the next one wait for it."""
     if not _alone(item):
-        with _shared():
+        with shared():
             yield
         return
     if not _held_alone:

@@ -6,7 +6,8 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import THREAD_VARIABLES, run_alone
+from conftest import THREAD_VARIABLES
+from locks import run_alone
 
 TESTS = Path(__file__).resolve().parent
 
@@ -15,9 +16,9 @@ TESTS = Path(__file__).resolve().parent
 HOLDER = r"""
 import sys, time
 sys.path.insert(0, sys.argv[1])
-from conftest import _shared, run_alone
+from locks import run_alone, shared
 print("ready", flush=True)
-with (run_alone() if sys.argv[2] == "alone" else _shared()):
+with (run_alone() if sys.argv[2] == "alone" else shared()):
     print(time.monotonic(), flush=True)
     time.sleep(float(sys.argv[3]))
 """
