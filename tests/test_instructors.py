@@ -30,9 +30,6 @@ LESSON = "00_loading"
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(
-        not (ROOT / "solutions" / LESSON / f"{LESSON}.ipynb").exists(), reason="no lesson 00 yet"
-    ),
 ]
 
 

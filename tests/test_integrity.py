@@ -25,7 +25,14 @@ from tools.grading import adversarial_submissions  # noqa: E402
 from tools.integrity import check_notebook  # noqa: E402
 
 LESSONS = course_tool.lessons()
-pytestmark = pytest.mark.skipif(not LESSONS, reason="no lessons yet")
+# The lessons in order: a missing one fails here rather
+# than turning every lesson test into a silent pass.
+EXPECTED_PREFIXES = [f"{n:02d}_" for n in range(8)]
+
+
+def test_the_course_has_its_lessons():
+    prefixes = [lesson[:3] for lesson in LESSONS]
+    assert prefixes[: len(EXPECTED_PREFIXES)] == EXPECTED_PREFIXES, LESSONS
 
 
 def _read(path):
