@@ -16,7 +16,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tools.quiz import Question, all_questions, balance  # noqa: E402
+from tools.quiz import (  # noqa: E402
+    Question,
+    all_questions,
+    balance,
+    wording_pick,
+    wording_rule_score,
+)
 
 QUESTIONS = all_questions()
 
@@ -36,7 +42,8 @@ def test_options_do_not_give_the_key_away():
     print(f"\n{b['n']} multiple-choice questions: the key is the longest option in "
           f"{b['longest_is_key']:.0%}, the shortest in {b['shortest_is_key']:.0%}; the most "
           f"frequent key letter, {b['top_letter']}, holds {b['top_letter_share']:.0%} "
-          f"(letters {b['letters']})")
+          f"(letters {b['letters']}); the wording rule scores "
+          f"{wording_rule_score(QUESTIONS):.0%}")
     assert b["longest_is_key"] <= 0.35
     assert b["shortest_is_key"] <= 0.35
     assert b["top_letter_share"] <= 0.40
@@ -53,3 +60,17 @@ def test_balance_measures_what_it_says():
     assert b["top_letter_share"] == 0.25
     tie = balance([q("A", (5, 5, 5, 5))])
     assert tie["longest_is_key"] == tie["shortest_is_key"] == 1.0
+
+
+def test_wording_rule_measures_what_it_says():
+    # hand-counted: the rule avoids "always"/"must", then prefers "may"/"often"
+    def q(key, texts):
+        return Question("x", "answer_x", dict(zip("ABCD", texts)), key)
+
+    hedged = q("B", ["It always works.", "It may work.", "It must work.", "It works."])
+    assert wording_pick(hedged) == ["B"]
+    tied = q("A", ["Loss goes up.", "Loss goes down.", "Only loss.", "Any loss."])
+    assert wording_pick(tied) == ["A", "B"]
+    reckless = q("C", ["It may help.", "It often helps.", "It always helps.", "It can help."])
+    # A/B/D tie on one hedge each: a third of a point each where the key is among them
+    assert wording_rule_score([hedged, tied, reckless]) == (1 + 1 / 2 + 0) / 3

@@ -6,6 +6,8 @@ A question is a markdown cell whose options are lines ``- **A.** text`` and the 
 under it (``answer_<name> = "B"``); its key is the letter the hidden test of the grade cell
 after it compares with. ``balance`` measures what a test-wise learner could exploit: how often
 the key is the longest option, how often the shortest, and the largest share of one letter.
+``wording_rule_score`` plays a test-wise learner who never opened the lessons: pick the option
+with the fewest absolute words, breaking ties by the most hedge words.
 """
 
 from __future__ import annotations
@@ -110,6 +112,39 @@ def balance(questions) -> dict:
     }
 
 
+# Words that make an option sound reckless or careful to a reader who does not know the answer.
+ABSOLUTE_WORDS = frozenset("""always never any only must guarantee guarantees guaranteed nothing
+every all none cannot impossible completely entirely certainly exactly whatever""".split())
+HEDGE_WORDS = frozenset("""may might can could often usually some likely about roughly
+approximately typically tends depends depend little possibly perhaps suggest suggests
+unclear sometimes""".split())
+_WORD = re.compile(r"[a-z']+")
+
+
+def word_counts(text: str) -> tuple[int, int]:
+    """(absolute words, hedge words) in an option's text, case-insensitive, code spans too."""
+    words = _WORD.findall(text.lower())
+    return (sum(w in ABSOLUTE_WORDS for w in words), sum(w in HEDGE_WORDS for w in words))
+
+
+def wording_pick(question: Question) -> list[str]:
+    """The options the wording rule picks: fewest absolute words, then most hedge words.
+    More than one letter when the rule cannot separate them."""
+    counts = {k: word_counts(v) for k, v in question.options.items()}
+    best = min((a, -h) for a, h in counts.values())
+    return [k for k, (a, h) in counts.items() if (a, -h) == best]
+
+
+def wording_rule_score(questions) -> float:
+    """Expected share of keys the wording rule finds; a tie it cannot break is a guess among
+    the tied options (credit 1/k), so the rule gets no credit for options it cannot tell apart."""
+    credit = 0.0
+    for q in questions:
+        picks = wording_pick(q)
+        credit += (q.key in picks) / len(picks)
+    return credit / len(questions)
+
+
 def main(argv=None):
     qs = all_questions()
     for q in qs:
@@ -118,7 +153,9 @@ def main(argv=None):
     b = balance(qs)
     print(f"\n{b['n']} questions; key is the longest option in {b['longest_is_key']:.0%}, "
           f"the shortest in {b['shortest_is_key']:.0%}; most frequent key letter "
-          f"{b['top_letter']} in {b['top_letter_share']:.0%}; letters {b['letters']}")
+          f"{b['top_letter']} in {b['top_letter_share']:.0%}; letters {b['letters']}; "
+          f"the wording rule (fewest absolute words, then most hedges) scores "
+          f"{wording_rule_score(qs):.0%} (chance 25%)")
 
 
 if __name__ == "__main__":
