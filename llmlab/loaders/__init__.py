@@ -26,6 +26,7 @@ One module per idea:
   what they take.
 """
 
+# Also re-exported beyond __all__: the names llmlab.loaders offered as one module.
 from llmlab.gguf import GGUFFootprint
 from llmlab.loaders.footprint import (
     memory_footprint,
