@@ -93,6 +93,10 @@ def test_q8_0_is_close_and_says_what_it_was(gguf_files, tiny_llama_dir):
     assert meta["format"] == "gguf" and meta["dequantized"] is True
     assert meta["file_quantization"] == "Q8_0" and meta["dtype"] == "float32"
     assert meta["file_tensor_types"]["F32"] > 0 and meta["file_tensor_types"]["Q8_0"] > 0
+    header = read_gguf_header(gguf_files["llama", "q8_0"])
+    assert meta["file_tensor_types"] == header.tensor_types
+    assert (meta["file_bytes"], meta["architecture"]) == (
+        os.path.getsize(gguf_files["llama", "q8_0"]), "llama")
     assert loaders.model_metadata(f32)["file_quantization"] == "F32"
     footprint = llmlab.memory_footprint(q8)
     assert isinstance(footprint, loaders.GGUFFootprint) and footprint.dequantized

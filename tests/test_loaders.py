@@ -8,6 +8,8 @@ import torch
 
 import llmlab
 from llmlab import loaders
+from llmlab.loaders import placement, resolve
+from llmlab.provenance import Provenance, attach_provenance
 
 ARCH = {"llama": "LlamaForCausalLM", "mistral": "MistralForCausalLM"}
 
@@ -101,6 +103,53 @@ def test_plain_transformers_classes_load_the_same_folder(tiny_llama_dir, tiny_mi
     assert isinstance(MistralForCausalLM.from_pretrained(tiny_mistral_dir), MistralForCausalLM)
 
 
+# --- provenance ----------------------------------------------------------------------------
+
+
+def test_provenance_is_one_typed_record(tiny_llama_dir):
+    import dataclasses
+
+    model = llmlab.load_model(tiny_llama_dir, dtype="bfloat16")
+    record = loaders.model_provenance(model)
+    assert isinstance(record, Provenance)
+    assert (record.source, record.format, record.backend) == (
+        tiny_llama_dir, "transformers", "transformers")
+    assert record.dtype == str(next(model.parameters()).dtype).replace("torch.", "")
+    assert record.device == "cpu" and record.quantization is None
+    assert record.file_quantization is None and record.dequantized is False
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        record.dtype = "float32"
+    meta = loaders.model_metadata(model)
+    assert meta == dataclasses.asdict(record)
+    assert set(meta) == {f.name for f in dataclasses.fields(Provenance)}
+    assert not hasattr(model, "llmlab_metadata")  # no loose dict next to the record
+
+
+def test_provenance_of_a_model_loaded_elsewhere(tiny_llama_dir):
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_llama_dir)
+    meta = loaders.model_metadata(model)
+    assert meta["source"] == model.config.name_or_path
+    assert (meta["format"], meta["dtype"], meta["device"]) == ("transformers", "float32", "cpu")
+    assert meta["file_quantization"] is None and meta["quantization"] is None
+
+
+def test_a_llamacpp_record_is_read_as_it_is():
+    """A llama.cpp model is no torch module: its footprint is its file, its record unchanged."""
+
+    class FileBacked:
+        file_bytes = 1234
+
+    model = attach_provenance(FileBacked(), Provenance(
+        source="m.gguf", format="gguf", backend="llama.cpp", file_quantization="Q8_0",
+        device="cpu"))
+    assert llmlab.memory_footprint(model) == 1234
+    assert loaders.model_metadata(model) == model.llmlab_provenance.as_dict()
+    with pytest.raises(TypeError, match="must be a Provenance, got dict"):
+        attach_provenance(FileBacked(), {"format": "gguf"})
+
+
 # --- bad input ---------------------------------------------------------------------------
 
 
@@ -122,7 +171,7 @@ def test_4bit_refuses_layers_not_multiple_of_32(odd_llama_dir):
 
 
 def test_unknown_bundled_name_lists_known(monkeypatch):
-    monkeypatch.setattr(loaders, "list_bundled_models", lambda: ["tiny-llama", "tiny-mistral"])
+    monkeypatch.setattr(resolve, "list_bundled_models", lambda: ["tiny-llama", "tiny-mistral"])
     with pytest.raises(ValueError, match=r"tiny-lama.*tiny-llama, tiny-mistral.*did you mean 'tiny-llama'"):
         loaders.resolve_model_path("tiny-lama")
 
@@ -158,7 +207,7 @@ def test_not_a_causal_lm(tmp_path):
     from transformers import ViTConfig
 
     ViTConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2).save_pretrained(tmp_path)
-    with pytest.raises(ValueError, match=r"model_type='vit'.*not a causal language model"):
+    with pytest.raises(ValueError, match=r"vit is not a causal language model.*model_type='vit'"):
         llmlab.load_model(tmp_path)
 
 
@@ -170,7 +219,38 @@ def test_an_encoder_checkpoint_is_named_before_its_weights_are_looked_for(tmp_pa
     cfg = BertConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2)
     cfg.architectures = ["BertModel"]
     cfg.save_pretrained(tmp_path)
-    with pytest.raises(ValueError, match=r"model_type='bert', BertModel.*not a causal language"):
+    with pytest.raises(ValueError, match=r"bert is not a causal.*model_type='bert', BertModel\)"):
+        llmlab.load_model(tmp_path)
+
+
+@pytest.mark.parametrize("fields", [{}, {"is_decoder": False}])
+def test_a_config_only_encoder_folder_names_its_type(tmp_path, fields):
+    """A bert config.json with no architectures and no weights: the error is about bert, not
+    about the missing model.safetensors."""
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "bert", **fields}))
+    with pytest.raises(ValueError, match=r"^bert is not a causal language model.*is_decoder"):
+        llmlab.load_model(tmp_path)
+    with pytest.raises(ValueError, match="bert is not a causal"):
+        resolve.read_config(str(tmp_path))
+
+
+def test_a_bert_decoder_config_passes_the_check(tmp_path):
+    """With is_decoder (what transformers' BertLMHeadModel needs) bert is a causal LM: the
+    check lets it through, and what fails is the missing weights."""
+    from transformers import BertConfig
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+
+    assert MODEL_FOR_CAUSAL_LM_MAPPING_NAMES["bert"] == "BertLMHeadModel"
+    BertConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+               is_decoder=True).save_pretrained(tmp_path)
+    assert resolve.read_config(str(tmp_path)).is_decoder
+    with pytest.raises(OSError, match="could not load the model weights"):
+        llmlab.load_model(tmp_path)
+
+
+def test_a_config_without_model_type(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps({"hidden_size": 8}))
+    with pytest.raises(ValueError, match="has no model_type"):
         llmlab.load_model(tmp_path)
 
 
@@ -243,12 +323,12 @@ def test_device_map_with_gpus(monkeypatch):
     """What each device asks accelerate for, as seen on a (pretend) machine with two GPUs."""
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
-    assert loaders._device_map("cpu") is None
-    assert loaders._device_map("auto") == "auto"
-    assert loaders._device_map("cuda") == {"": 0}
-    assert loaders._device_map("cuda:1") == {"": 1}
+    assert placement.device_map_for("cpu") is None
+    assert placement.device_map_for("auto") == "auto"
+    assert placement.device_map_for("cuda") == {"": 0}
+    assert placement.device_map_for("cuda:1") == {"": 1}
     with pytest.raises(ValueError, match=r"device='cuda:2': only 2 CUDA device"):
-        loaders._device_map("cuda:2")
+        placement.device_map_for("cuda:2")
 
 
 @pytest.mark.gpu

@@ -16,6 +16,7 @@ import os
 
 import numpy as np
 
+from llmlab.provenance import Provenance, attach_provenance
 from llmlab.scoring import Backend
 
 __all__ = ["LlamaCppModel", "load_llamacpp", "require_llama_cpp"]
@@ -67,15 +68,15 @@ class LlamaCppModel(Backend):
         self.llm = llm
         self.context_length = llm.n_ctx()
         self.n_vocab = llm.n_vocab()
-        self.llmlab_metadata = {
-            "source": self.path,
-            "format": "gguf",
-            "backend": "llama.cpp",
-            "dequantized": False,
-            "file_quantization": _file_type(llm),
-            "quantization": None,
-            "device": "cpu",
-        }
+        attach_provenance(self, Provenance(
+            source=self.path,
+            format="gguf",
+            backend="llama.cpp",
+            dequantized=False,
+            file_quantization=_file_type(llm),
+            quantization=None,
+            device="cpu",
+        ))
 
     def __repr__(self):
         return f"LlamaCppModel({self.path!r}, n_ctx={self.context_length})"
