@@ -205,8 +205,11 @@ class Hub:
 
     def start(self):
         t0 = time.perf_counter()
+        # python -m: the hub's sys.executable, and so the users' environment, is VENV_BIN's
+        # as given (not where a symlinked venv leads), as in _class_needs
         self.proc = subprocess.Popen(
-            [str(VENV_BIN / "jupyterhub"), "-f", str(DEPLOY / "jupyterhub_config.py")],
+            [str(VENV_BIN / "python"), "-m", "jupyterhub",
+             "-f", str(DEPLOY / "jupyterhub_config.py")],
             cwd=self.base / "hub" if (self.base / "hub").exists() else self.base,
             env=self.env, stdout=open(self.log, "a"), stderr=subprocess.STDOUT,
             start_new_session=True,
