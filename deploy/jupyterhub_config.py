@@ -1,8 +1,9 @@
 """JupyterHub for one llmlab class on one server: local unix users, nbgrader's exchange folder.
 
-Run as root (the hub starts each user's server as that unix user), from the course's venv:
+Run as root (the hub starts each user's server as that unix user), from the course's venv,
+installed where every user can read it (deploy/README.md, "Where to install for a class"):
 
-    sudo .venv/bin/jupyterhub -f deploy/jupyterhub_config.py
+    sudo /opt/llmlab/.venv/bin/jupyterhub -f /opt/llmlab/deploy/jupyterhub_config.py
 
 Every value that differs between a real class and the test (tests/test_hub.py) comes from an
 environment variable with a class default; the shared settings live in deploy/settings.py.

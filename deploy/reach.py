@@ -209,7 +209,7 @@ def problem(needs, users, *, checkout):
     """None if every spawned user reaches every need; else the message the hub stops with."""
     for need in needs:
         if not os.path.exists(need.path):
-            hint = (f"; create it: mkdir -p {need.path} && chmod 0777 {need.path}"
+            hint = (f"; create it: mkdir -p {need.target} && chmod 0777 {need.target}"
                     if need.what == EXCHANGE else "")
             return (f"llmlab hub: not starting: {need.path} does not exist ({need.why()})"
                     f"{hint}\n")
@@ -223,7 +223,7 @@ def problem(needs, users, *, checkout):
 def _message(need, who, checkout):
     return f"""\
 llmlab hub: not starting: {who} cannot {_WORDS[need.access]} {need.path} ({_describe(need.path)}):
-{need.why()}. Every server would fail to start with PermissionError.
+{need.why()}. A server started as that user would fail on it (PermissionError) or go without it.
 
 Install the environment and the course where every learner can read them, in a shared
 prefix such as /opt/llmlab, with a Python every user can run (not one under /root or a
