@@ -842,6 +842,7 @@ def test_reach_names_the_first_path_in_the_way():
         shutil.rmtree(base, ignore_errors=True)
 
 
+@pytest.mark.slow
 def test_the_hub_refuses_a_private_checkout():
     """The checkout's environment reached through a 0700 folder, as after ``git clone`` into
     a home or ``mkdtemp`` folder: the hub does not start, and says which folder and what to
