@@ -114,12 +114,14 @@ def lookup(path):
 def needs_for(path, access, what):
     """Every :class:`Need` on the way to ``path`` and ``path`` itself."""
     entered, final = lookup(path)
+    path = os.path.join(os.getcwd(), path)
     return ([Need(d, "x", str(path), what, "a folder on the way to") for d in entered]
             + [Need(final, access, str(path), what)])
 
 
 def tree_needs(root, what):
     """``root`` and everything under it readable (folders entered), ``__pycache__`` aside."""
+    root = os.path.join(os.getcwd(), root)  # the probe runs in /
     out = needs_for(root, "rx", what)
     for folder, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if d != "__pycache__")

@@ -791,7 +791,7 @@ def _private_dir(prefix):
     return path
 
 
-def test_reach_names_the_first_path_in_the_way():
+def test_reach_names_the_first_path_in_the_way(monkeypatch):
     """deploy/reach.py's check names the path that blocks; the kernel agrees (``runuser``), and
     the ``chmod`` it proposes is what lets the user through."""
     _require(proxy=False)
@@ -838,6 +838,8 @@ def test_reach_names_the_first_path_in_the_way():
         gone = base / "no-exchange"
         message = reach.problem(reach.needs_for(gone, "x", reach.EXCHANGE), [], checkout=ROOT)
         assert f"{gone} does not exist" in message and f"mkdir -p {gone}" in message
+        monkeypatch.chdir(base)  # the probe runs in /: relative paths are made absolute
+        assert reach.tree_needs("tree", "a tree") == reach.tree_needs(base / "tree", "a tree")
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
