@@ -1,8 +1,9 @@
 """JupyterHub for one llmlab class on one server: local unix users, nbgrader's exchange folder.
 
-Run as root (the hub starts each user's server as that unix user), from the course's venv:
+Run as root (the hub starts each user's server as that unix user), from the course's venv,
+installed where every user can read it (deploy/README.md, "Where to install for a class"):
 
-    sudo .venv/bin/jupyterhub -f deploy/jupyterhub_config.py
+    sudo /opt/llmlab/.venv/bin/jupyterhub -f /opt/llmlab/deploy/jupyterhub_config.py
 
 Every value that differs between a real class and the test (tests/test_hub.py) comes from an
 environment variable with a class default; the shared settings live in deploy/settings.py.
@@ -26,6 +27,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import reach  # noqa: E402
 import settings  # noqa: E402
 
 c = get_config()  # noqa: F821 - provided by traitlets when JupyterHub loads this file
@@ -99,6 +101,19 @@ c.Spawner.environment = {
     "LLMLAB_EXCHANGE": env("LLMLAB_EXCHANGE", settings.EXCHANGE_ROOT),
     "LLMLAB_COURSE_DIR": env("LLMLAB_COURSE_DIR", settings.COURSE_DIR),
 }
+
+# Each server runs as its user, so that user must reach the environment and the course files:
+# a checkout in a private folder would fail every spawn, so the hub refuses to start instead.
+# Only root spawns other users (as anyone else, LocalProcessSpawner runs the hub's own user).
+if os.geteuid() == 0:
+    blocked = reach.problem(
+        reach.class_needs(python=venv_bin / "python", singleuser=Path(c.Spawner.cmd[0]),
+                          roles=HERE / "roles",
+                          exchange=Path(c.Spawner.environment["LLMLAB_EXCHANGE"])),
+        instructors + learners, checkout=HERE.parent)
+    if blocked:
+        print(blocked, file=sys.stderr, flush=True)
+        raise SystemExit(1)  # not an Exception: traitlets would log it and start anyway
 
 # --- idle servers are stopped (their files stay) ---------------------------------------------
 if env("LLMLAB_CULL", "1") == "1":

@@ -24,6 +24,12 @@ What happens, in the order of a term (INSTRUCTORS.md, "A class on JupyterHub"):
 * a learner's kernel goes over the memory limit and is killed; the server survives, tells the
   learner's client the kernel is restarting, and the next cell runs.
 
+Where the software lives matters too (deploy/README.md, "Where to install for a class"): every
+spawned user must reach the environment and the course files. The hub checks that at start
+(``deploy/reach.py``) and refuses a checkout reached through a ``0700`` folder, naming it; the
+term runs from this checkout's environment with the folders that check names opened (``o+x``)
+for its length, as a class install in a shared prefix would be.
+
 Times of startup, the round trip, the restart and shutdown are printed.
 """
 
@@ -53,6 +59,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
 sys.path.insert(0, str(DEPLOY))
+import reach  # noqa: E402
 import settings  # noqa: E402
 
 LESSON = "00_loading"
@@ -67,21 +74,21 @@ TERM = {}  # what the term left behind, for the tests after it
 
 
 
-def _why_not():
+def _why_not(proxy):
     if os.geteuid() != 0:
         return "needs root (it creates unix users and starts their servers as them)"
     for tool in ("useradd", "userdel", "runuser"):
         if not shutil.which(tool):
             return f"needs {tool}"
-    if not (CHP_LOCAL.exists() or shutil.which("configurable-http-proxy")):
+    if proxy and not (CHP_LOCAL.exists() or shutil.which("configurable-http-proxy")):
         return "needs configurable-http-proxy from npm: run `make hub-proxy`"
     if not (VENV_BIN / "jupyterhub").exists():
         return "needs jupyterhub: pip install -e '.[test]'"
     return None
 
 
-def _require():
-    reason = _why_not()
+def _require(proxy=True):
+    reason = _why_not(proxy)
     if reason and os.environ.get("CI"):
         pytest.fail(f"the hub test must run on CI but cannot: {reason}")
     if reason:
@@ -136,13 +143,29 @@ def _add_user(name):
     return home
 
 
-def _open_path_to(path, restore):
-    """Let other users traverse (o+x, not list) every folder above ``path``; undone at teardown."""
-    for parent in reversed(Path(path).resolve().parents):
-        mode = parent.stat().st_mode
-        if not mode & stat.S_IXOTH:
-            restore.append((parent, stat.S_IMODE(mode)))
-            os.chmod(parent, stat.S_IMODE(mode) | stat.S_IXOTH)
+def _class_needs(exchange):
+    """What the hub's start-up check (deploy/reach.py) asks of every spawned user."""
+    return reach.class_needs(python=VENV_BIN / "python",
+                             singleuser=VENV_BIN / "jupyterhub-singleuser",
+                             roles=DEPLOY / "roles", exchange=exchange)
+
+
+def _let_users_through(needs, restore):
+    """Open each folder the hub's check finds closed to other users: ``o+x``, enter, not list.
+
+    The test stands in for the instructor who installs the class in a shared prefix: the
+    environment is gigabytes (PyTorch), too much to install again for each run, so the one
+    this test runs from is made reachable (a checkout in a 0700 folder, a Python under /root)
+    and closed again at teardown. Anything else in the way (an unreadable file) fails the
+    test with the hub's own message.
+    """
+    _, uid, gid, groups = reach.identities([])[0]
+    while (need := reach.first_blocked(needs, uid, gid, groups)) is not None:
+        if need.access != "x" or any(path == need.path for path, _ in restore):
+            pytest.fail(reach.problem(needs, [], checkout=ROOT))
+        mode = stat.S_IMODE(os.stat(need.path).st_mode)
+        restore.append((need.path, mode))
+        os.chmod(need.path, mode | stat.S_IXOTH)
 
 
 def _all_at_once(fn, items):
@@ -188,8 +211,11 @@ class Hub:
 
     def start(self):
         t0 = time.perf_counter()
+        # python -m: the hub's sys.executable, and so the users' environment, is VENV_BIN's
+        # as given (not where a symlinked venv leads), as in _class_needs
         self.proc = subprocess.Popen(
-            [str(VENV_BIN / "jupyterhub"), "-f", str(DEPLOY / "jupyterhub_config.py")],
+            [str(VENV_BIN / "python"), "-m", "jupyterhub",
+             "-f", str(DEPLOY / "jupyterhub_config.py")],
             cwd=self.base / "hub" if (self.base / "hub").exists() else self.base,
             env=self.env, stdout=open(self.log, "a"), stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -286,14 +312,11 @@ def world():
     restore = []
     hub = None
     try:
-        # The users run this checkout's venv, and the Python it links to (pyenv's lives
-        # under /root here): they need to pass through the folders above both.
-        _open_path_to(ROOT, restore)
-        _open_path_to(Path(os.path.realpath(sys.executable)), restore)
         homes = {name: _add_user(name) for name in USERS}
         exchange = base / "exchange"
         exchange.mkdir()
         os.chmod(exchange, 0o777)  # INSTRUCTORS.md: mkdir -p "$EXCHANGE" && chmod 0777
+        _let_users_through(_class_needs(exchange), restore)
         course = base / "course"
         course.mkdir()
         shutil.copy(ROOT / "nbgrader_config.py", course)
@@ -537,8 +560,8 @@ def test_a_term_on_a_real_hub(world):
     due = int(time.time()) + 1
     instructor(world, "nbgrader", "db", "assignment", "add", LESSON,
                "--duedate=" + time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(due)))
-    # a clear margin: the exchange's timestamp was seen 0.1-0.3 s behind this process's
-    # clock on a loaded machine, and a submission on the deadline's second is not late
+    # a clear margin: on a loaded machine the exchange's timestamp can trail this process's
+    # clock, and a submission on the deadline's second is not late
     time.sleep(max(0.0, due + 1.5 - time.time()))
     out = server("lhub-syntax", "POST", "/assignments/submit", params=q).json()
     assert out.get("success", True), out
@@ -741,12 +764,9 @@ async def _kernel_killed(hub, name, token, world):
 
 @pytest.mark.slow
 def test_integrity_check_flags_the_cheat_and_the_unparsable(world):
-    """Depends on `tools/grading.py integrity` (issue 13); skipped until it is merged."""
+    """The instructor's integrity check, on the submissions the term collected."""
     if not TERM.get("collected"):
         pytest.skip("the term did not get as far as collecting")
-    source = (ROOT / "tools" / "grading.py").read_text()
-    if "integrity" not in source or "__main__" not in source:
-        pytest.skip("tools/grading.py has no `integrity` subcommand yet (issue 13)")
     proc = as_user(world, INSTRUCTOR, sys.executable, str(ROOT / "tools" / "grading.py"),
                    "integrity", "--course-dir", str(world["course"]), LESSON,
                    cwd=world["course"])
@@ -756,6 +776,125 @@ def test_integrity_check_flags_the_cheat_and_the_unparsable(world):
     assert set(lines) == {"lhub-cheat", "lhub-syntax"}, proc.stdout
     assert "__eq__" in lines["lhub-cheat"], proc.stdout
     assert "does not parse" in lines["lhub-syntax"], proc.stdout
+
+
+# --- a checkout other users cannot enter -----------------------------------------------------
+
+def _as_nobody(*cmd):
+    return subprocess.run(["runuser", "-u", "nobody", "--", *map(str, cmd)],
+                          capture_output=True, text=True, timeout=60)
+
+
+def _private_dir(prefix):
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o700  # what mkdtemp makes: only its owner
+    return path
+
+
+def test_reach_names_the_first_path_in_the_way(monkeypatch):
+    """deploy/reach.py's check names the path that blocks; the kernel agrees (``runuser``), and
+    the ``chmod`` it proposes is what lets the user through."""
+    _require(proxy=False)
+    base = _private_dir("llmlab-reach-")
+    try:
+        os.chmod(base, 0o755)
+        hidden = {}
+        for name in ("closed", "closed-too"):  # a readable file in a folder only root enters
+            (base / name / "open").mkdir(parents=True)
+            os.chmod(base / name, 0o700)
+            os.chmod(base / name / "open", 0o755)
+            hidden[name] = base / name / "open" / "file.txt"
+            hidden[name].write_text(f"in {name}\n")
+            os.chmod(hidden[name], 0o644)
+        (base / "public").mkdir()
+        os.chmod(base / "public", 0o755)
+        link = base / "public" / "link"  # in an open folder, but it leads into closed-too/
+        link.symlink_to(os.path.relpath(hidden["closed-too"], link.parent))
+        tree = base / "tree" / "sub"
+        tree.mkdir(parents=True)
+        for folder in (base / "tree", tree):
+            os.chmod(folder, 0o755)
+        (tree / "a.txt").write_text("a\n")
+        (tree / "b.txt").write_text("b\n")
+        os.chmod(tree / "a.txt", 0o644)
+        os.chmod(tree / "b.txt", 0o600)
+        nobody = reach.identities([])[0][1:]
+        cases = [  # needs, the path that blocks, a file nobody reads through it
+            (reach.needs_for(hidden["closed"], "r", "a file"), base / "closed",
+             hidden["closed"]),
+            (reach.needs_for(link, "r", "a link"), base / "closed-too", link),
+            (reach.tree_needs(base / "tree", "a tree"), tree / "b.txt", tree / "b.txt"),
+        ]
+        for needs, blocker, probe in cases:
+            assert _as_nobody("cat", probe).returncode != 0, f"nobody reads {probe} already"
+            need = reach.first_blocked(needs, *nobody)
+            assert need is not None and need.path == str(blocker), (need, blocker)
+            message = reach.problem(needs, [], checkout=ROOT)
+            assert f"cannot {'enter' if need.access == 'x' else 'read'} {blocker} (" in message
+            assert reach.fix_for(need) in message
+            subprocess.run(reach.fix_for(need).split(), check=True)
+            assert reach.first_blocked(needs, *nobody) is None
+            assert _as_nobody("cat", probe).stdout == probe.read_text()
+        gone = base / "no-exchange"
+        message = reach.problem(reach.needs_for(gone, "x", reach.EXCHANGE), [], checkout=ROOT)
+        assert f"{gone} does not exist" in message and f"mkdir -p {gone}" in message
+        monkeypatch.chdir(base)  # the probe runs in /: relative paths are made absolute
+        assert reach.tree_needs("tree", "a tree") == reach.tree_needs(base / "tree", "a tree")
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.mark.slow
+def test_the_hub_refuses_a_private_checkout():
+    """The checkout's environment reached through a 0700 folder, as after ``git clone`` into
+    a home or ``mkdtemp`` folder: the hub does not start, and says which folder and what to
+    do, where it used to start and fail every spawn with PermissionError."""
+    _require(proxy=False)
+    private = _private_dir("llmlab-private-")
+    public = Path(tempfile.mkdtemp(prefix="llmlab-hub-refuses-"))
+    try:
+        os.chmod(public, 0o755)
+        (private / "venv").symlink_to(sys.prefix)
+        singleuser = private / "venv" / "bin" / "jupyterhub-singleuser"
+        denied = _as_nobody(singleuser, "--version")
+        assert denied.returncode != 0 and "Permission denied" in denied.stderr, denied
+        (public / "exchange").mkdir()
+        os.chmod(public / "exchange", 0o777)
+        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/root", "LANG": "C.UTF-8",
+               "LLMLAB_HUB_STATE": str(public / "hub"), "LLMLAB_HUB_IP": "127.0.0.1",
+               "LLMLAB_HUB_PORT": str(_free_port()), "LLMLAB_HUB_API_PORT": str(_free_port()),
+               "LLMLAB_PROXY_API_PORT": str(_free_port()), "LLMLAB_CULL": "0",
+               "LLMLAB_EXCHANGE": str(public / "exchange"), "LLMLAB_AUTH": "shared-password",
+               "LLMLAB_SHARED_PASSWORD": secrets.token_hex(8)}
+        log = public / "hub.log"
+        with open(log, "w") as fh:
+            proc = subprocess.Popen(
+                [str(private / "venv" / "bin" / "python"), "-m", "jupyterhub",
+                 "-f", str(DEPLOY / "jupyterhub_config.py")],
+                cwd=public, env=env, stdout=fh, stderr=subprocess.STDOUT,
+                start_new_session=True)
+        deadline = time.monotonic() + 120
+        while proc.poll() is None and time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", int(env["LLMLAB_HUB_PORT"]))) == 0:
+                    break  # it listens: it started
+            time.sleep(0.3)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+            proxy = public / "hub" / "jupyterhub-proxy.pid"  # in a session of its own
+            if proxy.exists():
+                os.kill(int(proxy.read_text()), signal.SIGKILL)
+            pytest.fail(f"the hub started from a private checkout:\n{log.read_text()[-3000:]}")
+        out = log.read_text()
+        assert proc.returncode != 0, out
+        assert f"cannot enter {private} (drwx------ root " in out, out
+        assert f"a folder on the way to {singleuser}" in out, out
+        assert f"chmod o+x {private}\n" in out and "/opt/llmlab" in out, out
+        assert not (public / "hub" / "jupyterhub.sqlite").exists()  # stopped before its database
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
+        shutil.rmtree(public, ignore_errors=True)
 
 
 # --- the one-server hub and the Kubernetes values agree --------------------------------------
