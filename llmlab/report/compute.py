@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -138,10 +137,7 @@ def label_metrics(data: Data, names=None) -> tuple[dict, dict]:
             continue
         if m.inputs == "y_true" or (m.inputs == "y_pred" and data.y_pred is not None) or (
                 m.inputs == "y_score" and data.y_score is not None):
-            with warnings.catch_warnings():
-                # a rule of the registry decides what is undefined, not sklearn's warnings
-                warnings.simplefilter("ignore")
-                values[m.name], reason = m.compute(data)
+            values[m.name], reason = m.compute(data)
             if reason is not None:
                 undefined[m.name] = reason
     return values, undefined

@@ -22,6 +22,7 @@ information), balanced accuracy is the mean recall over the classes present in `
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -175,11 +176,14 @@ class Metric:
         kwargs = dict(self.kwargs or {})
         if self.uses_pos_label:
             kwargs["pos_label"] = data.pos_label
-        if self.inputs == "y_pred":
-            return float(self.func(data.y_true, data.y_pred, **kwargs)), None
-        if self.inputs == "y_score":
-            return float(self.func(data.y_true == data.pos_label, data.y_score, **kwargs)), None
-        return float(self.func(data.y_true, **kwargs)), None
+        args = {"y_pred": (data.y_true, data.y_pred),
+                "y_score": (data.y_true == data.pos_label, data.y_score)}.get(
+                    self.inputs, (data.y_true,))
+        with warnings.catch_warnings():
+            # the undefined-value rule above decides what is undefined, not sklearn's
+            # warnings (e.g. a single label, which the card reports itself)
+            warnings.simplefilter("ignore")
+            return float(self.func(*args, **kwargs)), None
 
 
 # -- functions of y_true alone ------------------------------------------------------------
