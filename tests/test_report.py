@@ -18,9 +18,8 @@ import llmlab.metrics
 from llmlab.evaluation import classification_counts
 from llmlab.metrics import resampling
 from llmlab.report import METRICS, ROWS, ReportCard, RowSpec, Verdict, report_card
-from llmlab.report.compute import check_data
+from llmlab.report.compute import check_data, compute
 from llmlab.report.present import _fields
-from llmlab.report.compute import compute
 from llmlab.report.registry import TEMPLATE_FIELDS
 
 SK = {  # the oracle: scikit-learn, called here with the card's own conventions

@@ -139,9 +139,17 @@ float, default=None
 
     Notes
     -----
-    From labels, precision and recall are NaN ("undefined", verdict "n/a") where they are
-    0/0: precision when nothing is predicted positive, recall when ``y_true`` has no positive
-    sample. Resamples on which a metric is undefined are left out of its interval.
+    A metric that is 0/0 on the data is undefined: its value is NaN, printed "undefined",
+    its verdict "n/a", and ``card.undefined`` (and the row's caveat, and a flag) says why:
+    precision when nothing is predicted positive, recall and average precision when
+    ``y_true`` has no positive sample, F1 when neither has one, ROC AUC when ``y_true`` has one
+    class. The model cards (:func:`llmlab.evaluation.classification_counts`) follow the same
+    rule (:mod:`llmlab.report.registry`). Resamples on which a metric is undefined are left
+    out of its interval.
+
+    ``y_true`` may hold a single class: the card then says which metrics are undefined, and
+    the rows with a chance level (balanced accuracy, MCC, ROC AUC, average precision) are
+    "n/a": with one class there is no guessing to compare with.
 
     Examples
     --------

@@ -18,9 +18,11 @@ import numpy as np
 
 from llmlab.metrics import resampling as _bs
 from llmlab.metrics.validation import check_prf_options, check_scores, check_targets
+from llmlab.report.card import plain
 from llmlab.report.registry import METRICS, REGISTRY, Data
 
-__all__ = ["LABEL_KEYWORDS", "Computed", "check_card_value", "compute", "label_metrics"]
+__all__ = ["LABEL_KEYWORDS", "Computed", "check_card_value", "check_data", "compute",
+           "label_metrics"]
 
 #: The metrics that may be given as keywords instead of being computed from labels.
 LABEL_KEYWORDS = ("accuracy", "precision", "recall", "f1", "balanced_accuracy", "mcc",
@@ -201,8 +203,7 @@ def _describe_sample(out: Computed, data: Data) -> None:
     out.majority = max(counts.items(), key=lambda kv: (kv[1], repr(kv[0])))[0]
     out.n_samples = data.n_samples
     out.n_positive = data.n_true_positive
-    out.pos_label = data.pos_label.item() if isinstance(data.pos_label, np.generic) \
-        else data.pos_label
+    out.pos_label = plain(data.pos_label)
     out.classes = data.classes
 
 

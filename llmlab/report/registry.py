@@ -23,13 +23,15 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from sklearn import metrics as _skm
 
 from llmlab.metrics import resampling as _bs
+from llmlab.report.card import plain
 
 __all__ = ["DIRECTIONS", "METRICS", "REGISTRY", "ROWS", "SPECS", "TEMPLATE_FIELDS", "Data",
            "Metric", "RowSpec", "baseline_accuracy", "positive_rate"]
@@ -101,7 +103,7 @@ class Data:
 
     @property
     def pos(self) -> str:
-        return repr(_plain(self.pos_label))
+        return repr(plain(self.pos_label))
 
     @property
     def n_samples(self) -> int:
@@ -119,10 +121,6 @@ class Data:
     def classes(self) -> list:
         """The classes of ``y_true``, sorted."""
         return sorted(set(self.y_true.tolist()), key=repr)
-
-
-def _plain(value):
-    return value.item() if isinstance(value, np.generic) else value
 
 
 @dataclass(frozen=True)
@@ -229,7 +227,7 @@ def _nothing_to_find(data):
 
 def _one_class(data):
     if len(data.classes) < 2:
-        return (f"y_true has one class only ({_plain(data.classes[0])!r}); it needs both to "
+        return (f"y_true has one class only ({data.classes[0]!r}); it needs both to "
                 f"rank one against the other")
     return None
 
