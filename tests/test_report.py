@@ -274,3 +274,9 @@ def test_metrics_and_report_import_no_circle():
     assert "report_card" in dir(llmlab.metrics)
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         llmlab.metrics.nope  # noqa: B018
+
+
+def test_scores_of_more_than_two_classes_are_refused_by_name():
+    with pytest.raises(ValueError, match=r"y_true holds 3 classes \['a', 'b', 'c'\]; the "
+                                         r"card's scores need a binary task"):
+        report_card(["a", "b", "c"], y_score=[0.1, 0.2, 0.3], pos_label="a")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -109,6 +109,13 @@ def check_data(y_true, y_pred, y_score, pos_label) -> Data:
         raise ValueError("y_pred is missing: give both y_true and y_pred, or neither "
                          "(or y_true and y_score).")
     yt, yp, _, _, kind = check_targets(y_true, y_true if y_pred is None else y_pred)
+    classes = sorted(set(yt.tolist()), key=repr)
+    if y_pred is None and len(classes) > 2:
+        raise ValueError(
+            f"y_true holds {len(classes)} classes {classes!r}; the card's scores need a binary "
+            f"task (pos_label against the rest). Binarize first, e.g. "
+            f"y_true = [y == {pos_label!r} for y in y_true] with pos_label=True."
+        )
     check_prf_options(yt, yp, kind, labels=None, pos_label=pos_label, average="binary",
                       zero_division=0.0)
     ys = None
@@ -118,11 +125,6 @@ def check_data(y_true, y_pred, y_score, pos_label) -> Data:
         # class y_true has
         present = pos_label if pos_label in set(yt.tolist()) else yt[0]
         _, ys, _, _ = check_scores(yt, y_score, pos_label=present)
-        if yt.shape[0] != ys.shape[0]:
-            raise ValueError(
-                f"y_pred and y_score have different lengths: {yt.shape[0]} and "
-                f"{ys.shape[0]}; they must describe the same samples."
-            )
     return Data(y_true=yt, y_pred=None if y_pred is None else yp, y_score=ys,
                 pos_label=pos_label)
 
@@ -185,8 +187,7 @@ def compute(*, y_true=None, y_pred=None, y_score=None, pos_label=1, perplexity=N
                 f"give either y_true and y_pred or the metric values, not both: "
                 f"{', '.join(f'{k}=' for k in clash)} would be computed from the labels."
             )
-        data = check_data(y_true, y_pred, y_score, pos_label)
-        data = Data(data.y_true, data.y_pred, data.y_score, pos_label, result)
+        data = replace(check_data(y_true, y_pred, y_score, pos_label), texts=result)
         found, reasons = label_metrics(data)
         values.update(found)
         undefined.update(reasons)
