@@ -167,7 +167,16 @@ class Metric:
         return self.row.metric
 
     def compute(self, data: Data) -> tuple[float, str | None]:
-        """The value on ``data`` and, where it is undefined, why (value NaN)."""
+        """The value on ``data`` and, where it is undefined, why (value NaN).
+
+        For the rows computed by ``func``; the others (perplexity, ``pr_balance``) are read
+        from a result object or from other rows.
+        """
+        if self.func is None:
+            source = ("read from a perplexity result" if self.inputs == "texts"
+                      else "derived from other rows")
+            raise TypeError(f"{self.name} is not computed from labels or scores; it is "
+                            f"{source}.")
         reason = self.undefined(data) if self.undefined is not None else None
         if reason is not None:
             return math.nan, reason
