@@ -222,6 +222,19 @@ def test_verdicts_are_an_enum_that_reads_as_strings():
     assert json.loads(json.dumps(d))["metrics"]["perplexity"]["verdict"] == "good"
     assert "accuracy,0.9375" in card.to_csv().replace("'", "")
     assert isinstance(card, ReportCard)
+    # as lesson 01 uses them: a set of verdicts, sorted and printed
+    verdicts = {card["perplexity"].verdict, card["accuracy"].verdict, "good"}
+    assert str(sorted(verdicts)) == str(sorted({str(v) for v in verdicts}))
+
+
+def test_old_module_names_still_import():
+    import llmlab.card
+    import llmlab.report_rules
+    from llmlab.report import card, rules
+
+    assert llmlab.report_rules.THRESHOLDS is rules.THRESHOLDS
+    assert llmlab.report_rules.verdict(0.9, rules.THRESHOLDS["accuracy"]) == "good"
+    assert llmlab.card.ReportCard is card.ReportCard
 
 
 # --------------------------------------------------------------------------------------
