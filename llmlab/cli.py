@@ -55,12 +55,13 @@ def evaluate_model(
     Keys: ``model``, ``quantization``, ``footprint_bytes``, ``perplexity`` (a
     :class:`~llmlab.perplexity.PerplexityResult`), ``classification`` (a
     :class:`~llmlab.classify.ClassificationResult`), ``y_true``, ``card`` (a
-    :class:`~llmlab.metrics.ReportCard`, with intervals at ``confidence_level`` from
+    :class:`~llmlab.report.ReportCard`, with intervals at ``confidence_level`` from
     ``n_resamples`` bootstrap resamples seeded by ``random_state``) and ``seconds``.
     """
     import llmlab
     from llmlab import metrics
     from llmlab.evaluation import evaluate
+    from llmlab.report import report_card
 
     t0 = time.perf_counter()
     tok = llmlab.load_tokenizer(name_or_path)
@@ -83,7 +84,7 @@ def evaluate_model(
                   template=list(SPAM_CHAT_MESSAGES) if prompt == "chat" else None)
     ppl, cls, y_true = ev.perplexity, ev.classification["natural"], ev.y_true["natural"]
     label = str(name_or_path) + (f" ({quantization})" if quantization else "")
-    card = metrics.report_card(
+    card = report_card(
         y_true, cls.y_pred, pos_label="spam", y_score=cls.y_score, perplexity=ppl,
         title=f"Report card: {label}", confidence_level=confidence_level,
         n_resamples=n_resamples, random_state=random_state,

@@ -12,7 +12,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from llmlab.report.compute import check_data, label_metrics
+
 __all__ = ["Evaluation", "classification_counts", "evaluate"]
+
+_RATES = ("accuracy", "precision", "recall", "f1", "balanced_accuracy")
 
 SPAM_VARIANTS = ("natural", "rare")
 
@@ -50,26 +54,33 @@ class Evaluation:
 def classification_counts(y_true, y_pred, *, pos_label="spam", neg_label="ham") -> dict:
     """``n, tp, fp, fn, tn``, accuracy, precision, recall, F1 and balanced accuracy.
 
+    The rates are computed by the report card's registry (:mod:`llmlab.report.registry`), so
+    a model card and ``llmlab report`` give the same value, and undefined is undefined in
+    both: a rate that is 0/0 (precision when the model never predicts ``pos_label``) is NaN,
+    and ``"undefined"`` maps it to the reason. Without undefined rates there is no
+    ``"undefined"`` key.
+
     Examples
     --------
     >>> c = classification_counts(["spam", "ham", "spam"], ["spam", "spam", "ham"])
     >>> c["tp"], c["fp"], c["fn"], c["tn"], c["f1"]
     (1, 1, 1, 0, 0.5)
+    >>> c = classification_counts(["spam", "ham"], ["ham", "ham"])
+    >>> c["precision"], c["undefined"]
+    (nan, {'precision': "the model never predicted 'spam', so TP + FP = 0"})
     """
     from llmlab import metrics
 
     labels = [neg_label, pos_label]
     tn, fp, fn, tp = (int(v) for v in metrics.confusion_matrix(
         y_true, y_pred, labels=labels).ravel())
-    kw = {"pos_label": pos_label, "zero_division": 0.0}
-    return {
-        "n": len(y_true), "tp": tp, "fp": fp, "fn": fn, "tn": tn,
-        "accuracy": float(metrics.accuracy_score(y_true, y_pred)),
-        "precision": float(metrics.precision_score(y_true, y_pred, **kw)),
-        "recall": float(metrics.recall_score(y_true, y_pred, **kw)),
-        "f1": float(metrics.f1_score(y_true, y_pred, **kw)),
-        "balanced_accuracy": float(metrics.balanced_accuracy_score(y_true, y_pred)),
-    }
+    data = check_data(y_true, y_pred, None, pos_label)
+    values, undefined = label_metrics(data, names=_RATES)
+    out = {"n": len(y_true), "tp": tp, "fp": fp, "fn": fn, "tn": tn,
+           **{name: values[name] for name in _RATES}}
+    if undefined:
+        out["undefined"] = undefined
+    return out
 
 
 def evaluate(

@@ -29,7 +29,9 @@ behaves as in scikit-learn.
 
 :func:`report_card` is ours: it turns metric values into verdicts with the course's
 thresholds (:data:`THRESHOLDS`) and the caveat each threshold needs. It lives in
-:mod:`llmlab.report` (it judges and presents) and is re-exported here.
+:mod:`llmlab.report`, which is built on this package, and is reachable here too
+(``llmlab.metrics.report_card``), loaded on first use so that this package does not depend on
+the report.
 
 The package: :mod:`~llmlab.metrics.classification` (label metrics),
 :mod:`~llmlab.metrics.curves` (score metrics), :mod:`~llmlab.metrics.uncertainty` (bootstrap
@@ -38,6 +40,8 @@ calibration error, contextual calibration), :mod:`~llmlab.metrics.thresholds` (a
 chosen on validation data) and :mod:`~llmlab.metrics.validation` (the input checks they
 share).
 """
+
+import importlib
 
 from llmlab.metrics.classification import (
     accuracy_score,
@@ -64,7 +68,19 @@ from llmlab.metrics.uncertainty import (
     perplexity_interval,
 )
 from llmlab.metrics.validation import AVERAGES
-from llmlab.report import DIRECTIONS, THRESHOLDS, ReportCard, ReportRow, report_card
+
+# llmlab.report imports this package; these names are looked up there on first use
+_FROM_REPORT = ("DIRECTIONS", "THRESHOLDS", "ReportCard", "ReportRow", "report_card")
+
+
+def __getattr__(name):
+    if name in _FROM_REPORT:
+        return getattr(importlib.import_module("llmlab.report"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_FROM_REPORT))
 
 __all__ = [
     "AVERAGES",

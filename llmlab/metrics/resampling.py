@@ -259,8 +259,15 @@ def _safe_div(num, den, zero_division):
 
 
 def label_kernel(name, yt, yp, *, pos_label=None, zero_division="warn"):
-    """A vectorised kernel for a label metric of the confusion matrix, or None."""
-    classes = np.unique(np.concatenate([yt, yp]))
+    """A vectorised kernel for a label metric of the confusion matrix, or None.
+
+    For precision, recall and F1, ``pos_label`` is one of the classes even where neither
+    ``yt`` nor ``yp`` holds it (single-class data): its counts are then 0 and the value is
+    ``zero_division``, as in scikit-learn.
+    """
+    prf = name in ("precision_score", "recall_score", "f1_score")
+    extra = [np.asarray([pos_label])] if prf and pos_label is not None else []
+    classes = np.unique(np.concatenate([yt, yp, *extra]))
     k = classes.size
     codes = np.searchsorted(classes, yt) * k + np.searchsorted(classes, yp)
     zd = 0.0 if isinstance(zero_division, str) else float(zero_division)
@@ -268,7 +275,7 @@ def label_kernel(name, yt, yp, *, pos_label=None, zero_division="warn"):
     def matrix(c):
         return c.reshape(-1, k, k)  # (m, true, pred)
 
-    if name in ("precision_score", "recall_score", "f1_score"):
+    if prf:
         if k > 2 or pos_label not in classes.tolist():
             return None
         p = int(np.searchsorted(classes, pos_label))
