@@ -199,7 +199,7 @@ class _Simple(_Constraint):
 
 
 _SHORTHANDS = {
-    "boolean": _Simple(lambda v: isinstance(v, (bool, np.bool_)), "a bool (True or False)"),
+    "boolean": Options((True, False)),
     "callable": _Simple(callable, "a callable"),
 }
 
@@ -322,17 +322,22 @@ def validate_params(constraints: dict):
     """
 
     def decorator(func):
-        signature = inspect.signature(func)
-        unknown = sorted(set(constraints) - set(signature.parameters))
+        params = inspect.signature(func).parameters
+        unknown = sorted(set(constraints) - set(params))
         if unknown:
             raise ValueError(f"{func.__qualname__} has no parameter(s) {unknown!r}.")
+        # where each checked parameter sits among the positional arguments, if it can
+        positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        where = {name: (i if params[name].kind in positional else None)
+                 for i, name in enumerate(params) if name in constraints}
 
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
-            bound = signature.bind_partial(*args, **kwargs).arguments
-            for name, allowed in constraints.items():
-                if name in bound:
-                    check_param(name, bound[name], allowed)
+            for name, i in where.items():
+                if name in kwargs:
+                    check_param(name, kwargs[name], constraints[name])
+                elif i is not None and i < len(args):
+                    check_param(name, args[i], constraints[name])
             return func(*args, **kwargs)
 
         return wrapper

@@ -177,7 +177,7 @@ def test_bad_options(kwargs, match):
 
 
 def test_bad_inputs():
-    with pytest.raises(ValueError, match="len\\(y_true\\)=3 but len\\(y\\)=2"):
+    with pytest.raises(ValueError, match="len\\(y_true\\)=3 but len\\(y_pred\\)=2"):
         confidence_interval(lm.accuracy_score, [0, 1, 1], [0, 1])
     with pytest.raises(ValueError, match="metric='accuracy' is not callable"):
         confidence_interval("accuracy", [0, 1], [0, 1])
@@ -355,7 +355,7 @@ def test_ece_is_the_count_weighted_gap_of_sklearns_curve(strategy, seed):
         (([0, 1], [0.2, 1.2]), {}, r"y_prob\[1\] is 1.2; probabilities must lie in \[0, 1\]"),
         (([0, 1], [0.2, 0.8]), {"strategy": "kmeans"},
          r"strategy='kmeans' is not supported; choose one of \['uniform', 'quantile'\]"),
-        (([0, 1], [0.2, 0.8]), {"n_bins": 0}, "n_bins=0 must be a positive integer"),
+        (([0, 1], [0.2, 0.8]), {"n_bins": 0}, "n_bins=0 is not supported; expected an int >= 1"),
         ((["ham", "spam"], [0.2, 0.8]), {}, "pos_label is not set; .*pos_label='spam'"),
         ((["ham", "spam"], [0.2, 0.8]), {"pos_label": "eggs"}, "pos_label='eggs' is not one"),
         (([0, 1, 1], [0.2, 0.8]), {}, "different lengths"),
@@ -469,7 +469,8 @@ def test_threshold_choice_edges_and_errors():
     with pytest.raises(ValueError, match=r"criterion='auc' is not supported; choose one of "
                                          r"\['f1', 'balanced_accuracy', 'accuracy', 'cost'\]"):
         choose_threshold([0, 1], [0.2, 0.8], criterion="auc")
-    with pytest.raises(ValueError, match="cost_fp=-1 must be a finite number >= 0"):
+    with pytest.raises(ValueError,
+                       match="cost_fp=-1 is not supported; expected a finite number >= 0"):
         choose_threshold([0, 1], [0.2, 0.8], criterion="cost", cost_fp=-1)
     with pytest.raises(ValueError, match="pos_label"):
         choose_threshold(["ham", "spam"], [0.2, 0.8])
