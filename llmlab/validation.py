@@ -743,9 +743,9 @@ def _as_score_array(y_score, name):
         raise ValueError(f"{name} is None; expected one score per sample.")
     raw = np.asarray(y_score)
     if raw.dtype.kind in "USO" and raw.size and any(isinstance(v, str) for v in raw.ravel()):
+        first = str(next(v for v in raw.ravel() if isinstance(v, str)))  # np.str_ -> str
         raise ValueError(
-            f"{name} holds strings (e.g. {next(v for v in raw.ravel() if isinstance(v, str))!r})"
-            f"; it must hold numbers: the score or probability of the positive class for each "
+            f"{name} holds strings (e.g. {first!r}); it must hold numbers: the score or probability of the positive class for each "
             f"sample. Did you pass y_pred instead of {name}?"
         )
     try:
@@ -791,8 +791,8 @@ def _score_pos_label(classes, kind, pos_label, name, require_positive):
             f"{_show(classes)}. Pass the class that y_score scores, e.g. "
             f"pos_label={classes[-1]!r}."
         )
-    if pos_label not in classes:
-        if len(classes) == 2 or not require_positive:
+    if pos_label not in classes and (len(classes) == 2 or require_positive):
+        if len(classes) == 2:
             raise ValueError(
                 f"pos_label={pos_label!r} is not one of the labels in y_true: {_show(classes)}."
             )
