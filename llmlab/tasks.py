@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
+from numbers import Integral
 
 import numpy as np
 
@@ -36,7 +37,13 @@ from llmlab.datasets import TASK_SPLITS, load_multiple_choice, load_summaries
 from llmlab.prompts import SUMMARY_TEMPLATE, render_prompts
 from llmlab.scoring import continuation_requests, score_requests
 from llmlab.summaries import ROUGE_TYPES, lead_baseline, rouge, summarize
-from llmlab.validation import check_option, check_positive_int, check_str_list, renamed_keywords
+from llmlab.validation import (
+    Interval,
+    check_option,
+    check_positive_int,
+    check_str_list,
+    renamed_keywords,
+)
 
 __all__ = [
     "ROUGE_TYPES",
@@ -338,7 +345,7 @@ def multiple_choice_accuracy(scores: ChoiceScores, y_true) -> MultipleChoiceResu
             f"y_true has {len(y_true)} entries but there are {len(scores)} questions"
         )
     for i, (y, ll) in enumerate(zip(y_true, scores.loglikelihoods)):
-        if isinstance(y, bool) or not isinstance(y, (int, np.integer)) or not 0 <= y < len(ll):
+        if not Interval(Integral, 0, len(ll), closed="left").is_satisfied_by(y):
             raise ValueError(
                 f"y_true[{i}]={y!r} is not a choice index; question {i} has choices "
                 f"0..{len(ll) - 1}"

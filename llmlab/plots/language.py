@@ -3,7 +3,6 @@ memory against quality (quantization)."""
 
 from __future__ import annotations
 
-import math
 import numbers
 import warnings
 from collections.abc import Mapping, Sequence
@@ -12,7 +11,7 @@ import numpy as np
 
 from llmlab.metrics import THRESHOLDS
 from llmlab.plots.base import new_ax
-from llmlab.validation import check_option
+from llmlab.validation import Interval, check_option
 
 __all__ = ["MemoryQualityDisplay", "PerplexityDisplay"]
 
@@ -44,12 +43,7 @@ def _parse_result(name, result):
     for label, value, low in (("perplexity", ppl, 1.0), ("bits_per_byte", bpb, 0.0)):
         if value is None and label == "bits_per_byte":
             continue
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, (numbers.Real, np.number))
-            or not math.isfinite(value)
-            or value < low
-        ):
+        if not Interval(numbers.Real, low, None, closed="left").is_satisfied_by(value):
             raise ValueError(
                 f"results[{name!r}] has {label}={value!r}; it must be a finite number >= {low:g}."
             )
