@@ -6,6 +6,8 @@ import re
 import string
 from collections import Counter
 
+from llmlab.validation import check_param
+
 __all__ = ["exact_match", "normalize_answer", "token_f1"]
 
 
@@ -26,8 +28,7 @@ def normalize_answer(text: str) -> str:
     >>> normalize_answer("  The Standard-Library's  answer! ")
     'standardlibrarys answer'
     """
-    if not isinstance(text, str):
-        raise TypeError(f"expected a str, got {type(text).__name__}")
+    check_param("text", text, [str])
     text = text.lower()
     text = "".join(ch for ch in text if ch not in _PUNCTUATION)
     text = _ARTICLES.sub(" ", text)
@@ -45,7 +46,8 @@ def exact_match(prediction: str, reference: str) -> float:
     >>> exact_match("a list", "lists")
     0.0
     """
-    _check_pair(prediction, reference)
+    check_param("prediction", prediction, [str])
+    check_param("reference", reference, [str])
     return float(normalize_answer(prediction) == normalize_answer(reference))
 
 
@@ -66,7 +68,8 @@ def token_f1(prediction: str, reference: str) -> float:
     >>> token_f1("open the file", "Open file!")
     1.0
     """
-    _check_pair(prediction, reference)
+    check_param("prediction", prediction, [str])
+    check_param("reference", reference, [str])
     pred = normalize_answer(prediction).split()
     ref = normalize_answer(reference).split()
     if not pred or not ref:
@@ -78,8 +81,3 @@ def token_f1(prediction: str, reference: str) -> float:
     recall = overlap / len(ref)
     return 2 * precision * recall / (precision + recall)
 
-
-def _check_pair(prediction, reference) -> None:
-    for name, value in (("prediction", prediction), ("reference", reference)):
-        if not isinstance(value, str):
-            raise TypeError(f"{name} must be a str, got {type(value).__name__}")

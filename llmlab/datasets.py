@@ -19,11 +19,14 @@ import csv
 import io
 import json
 import lzma
+import warnings
 from importlib import resources
 
-__all__ = ["DOCS_SPLITS", "SPAM_SPLITS", "SPAM_VARIANTS", "TASK_SPLITS", "check_choice",
-           "data_card", "load_docs", "load_docs_records", "load_multiple_choice",
-           "load_spam", "load_summaries"]
+from llmlab.validation import check_option
+
+__all__ = ["DOCS_SPLITS", "SPAM_SPLITS", "SPAM_VARIANTS", "TASK_SPLITS", "data_card",
+           "load_docs", "load_docs_records", "load_multiple_choice", "load_spam",
+           "load_summaries"]
 
 #: The splits of the docs corpus.
 DOCS_SPLITS = ("train", "validation", "test")
@@ -36,11 +39,11 @@ TASK_SPLITS = ("validation", "test")
 
 
 def check_choice(name: str, value, allowed: tuple) -> None:
-    """A ValueError naming ``value`` and the allowed ones, unless it is one of them."""
-    if not isinstance(value, str) or value not in allowed:
-        raise ValueError(
-            f"{name}={value!r} is not valid; expected one of {', '.join(map(repr, allowed))}."
-        )
+    """Deprecated: :func:`llmlab.validation.check_option` does this job for the library."""
+    warnings.warn("llmlab.datasets.check_choice is deprecated: use "
+                  "llmlab.validation.check_option (same arguments); check_choice stops "
+                  "working in the next release.", FutureWarning, stacklevel=2)
+    check_option(name, value, allowed)
 
 
 def _data_file(*parts: str):
@@ -76,7 +79,7 @@ def load_docs_records(split: str) -> list[dict]:
     >>> all(r["source"].startswith("python/") for r in records)
     True
     """
-    check_choice("split", split, DOCS_SPLITS)
+    check_option("split", split, DOCS_SPLITS)
     raw = _data_file("docs", f"{split}.jsonl.xz").read_bytes()
     text = lzma.decompress(raw).decode("utf-8")
     return [json.loads(line) for line in text.splitlines() if line]
@@ -120,7 +123,8 @@ def load_docs(split: str) -> list[str]:
     >>> load_docs("dev")
     Traceback (most recent call last):
     ...
-    ValueError: split='dev' is not valid; expected one of 'train', 'validation', 'test'.
+    llmlab.validation.InvalidParameterError: split='dev' is not supported; choose one of
+    ['train', 'validation', 'test'].
     """
     return [record["text"] for record in load_docs_records(split)]
 
@@ -165,8 +169,8 @@ def load_spam(split: str, *, variant: str = "natural") -> tuple[list[str], list[
     >>> rare_labels.count("spam") < labels.count("spam")
     True
     """
-    check_choice("split", split, SPAM_SPLITS)
-    check_choice("variant", variant, SPAM_VARIANTS)
+    check_option("split", split, SPAM_SPLITS)
+    check_option("variant", variant, SPAM_VARIANTS)
     if variant == "rare" and split != "test":
         raise ValueError(
             f"variant='rare' exists only for split='test', not split={split!r}; "
@@ -210,10 +214,6 @@ def data_card() -> dict:
 
 # Bundled task sets, built from the held-out docs by llmlab.training.tasks_data
 
-def _check_task_split(split) -> None:
-    check_choice("split", split, TASK_SPLITS)
-
-
 def _read_jsonl(name: str) -> list[dict]:
     text = _data_file("tasks", name).read_text(encoding="utf-8")
     return [json.loads(line) for line in text.splitlines() if line]
@@ -256,9 +256,10 @@ def load_multiple_choice(split: str = "test") -> list[dict]:
     >>> load_multiple_choice("train")
     Traceback (most recent call last):
     ...
-    ValueError: split='train' is not valid; expected one of 'validation', 'test'.
+    llmlab.validation.InvalidParameterError: split='train' is not supported; choose one of
+    ['validation', 'test'].
     """
-    _check_task_split(split)
+    check_option("split", split, TASK_SPLITS)
     return _read_jsonl(f"mc_{split}.jsonl")
 
 
@@ -291,5 +292,5 @@ def load_summaries(split: str = "test") -> list[dict]:
     >>> pairs[0]["summary"].endswith(".")
     True
     """
-    _check_task_split(split)
+    check_option("split", split, TASK_SPLITS)
     return _read_jsonl(f"summaries_{split}.jsonl")

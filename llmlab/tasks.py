@@ -26,15 +26,24 @@ input that does not fit the model's context raises ``ValueError``.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
+from numbers import Integral
 
 import numpy as np
 
 from llmlab.answers import exact_match, normalize_answer, token_f1
 from llmlab.datasets import TASK_SPLITS, load_multiple_choice, load_summaries
 from llmlab.prompts import SUMMARY_TEMPLATE, render_prompts
-from llmlab.scoring import check_batch_size, check_str_list, continuation_requests, score_requests
+from llmlab.scoring import continuation_requests, score_requests
 from llmlab.summaries import ROUGE_TYPES, lead_baseline, rouge, summarize
+from llmlab.validation import (
+    Interval,
+    check_option,
+    check_positive_int,
+    check_str_list,
+    renamed_keywords,
+)
 
 __all__ = [
     "ROUGE_TYPES",
@@ -86,8 +95,7 @@ class ChoiceScores:
         highest log-likelihood per byte (``loglikelihood / n_bytes``). Ties go to the first
         choice, as ``numpy.argmax`` does.
         """
-        if normalize not in (True, False):
-            raise ValueError(f"normalize={normalize!r} must be True or False")
+        check_option("normalize", normalize, (True, False))
         out = []
         for ll, nb in zip(self.loglikelihoods, self.n_bytes):
             score = ll / nb if normalize else ll
@@ -111,8 +119,9 @@ class MultipleChoiceResult:
     chance : float
         Expected accuracy of guessing uniformly: the mean of ``1 / n_choices``.
     n_questions : int
-    labels : ndarray of int
-        The true choice per question.
+    y_true : ndarray of int
+        The true choice per question (``labels`` before: that name still works, with a
+        ``FutureWarning``, for one release).
     pred, pred_norm : ndarray of int
         The chosen choice per question, without and with length normalisation.
     scores : ChoiceScores
@@ -125,10 +134,18 @@ class MultipleChoiceResult:
     acc_norm_stderr: float
     chance: float
     n_questions: int
-    labels: np.ndarray
+    y_true: np.ndarray
     pred: np.ndarray
     pred_norm: np.ndarray
     scores: ChoiceScores
+
+    @property
+    def labels(self) -> np.ndarray:
+        """Deprecated name of :attr:`y_true`."""
+        warnings.warn("MultipleChoiceResult.labels is deprecated: use .y_true (the same "
+                      "array); .labels stops working in the next release.", FutureWarning,
+                      stacklevel=2)
+        return self.y_true
 
     @property
     def margins(self) -> np.ndarray:
@@ -137,7 +154,7 @@ class MultipleChoiceResult:
         Positive where ``acc`` counts the question as right (ties aside).
         """
         out = []
-        for ll, y in zip(self.scores.loglikelihoods, self.labels):
+        for ll, y in zip(self.scores.loglikelihoods, self.y_true):
             others = np.delete(ll, y)
             out.append(ll[y] - others.max())
         return np.asarray(out, dtype=np.float64)
@@ -239,7 +256,7 @@ def score_choices(model, tokenizer, contexts, choices_list, *, template=None, ba
     array([0])
     """
     contexts, choices_list = _check_choices(contexts, choices_list)
-    check_batch_size(batch_size)
+    check_positive_int("batch_size", batch_size)
 
     if template is None:
         ctx_ids = [list(x) for x in tokenizer(contexts, add_special_tokens=True)["input_ids"]]
@@ -274,7 +291,8 @@ def _mean_stderr(x: np.ndarray) -> float:
     return float(np.std(x, ddof=1) / math.sqrt(len(x)))
 
 
-def multiple_choice_accuracy(scores: ChoiceScores, labels) -> MultipleChoiceResult:
+@renamed_keywords(labels="y_true")
+def multiple_choice_accuracy(scores: ChoiceScores, y_true) -> MultipleChoiceResult:
     """acc and acc_norm of choice scores against the true choices.
 
     ``acc`` counts a question as right when the true choice has the highest summed
@@ -290,8 +308,9 @@ def multiple_choice_accuracy(scores: ChoiceScores, labels) -> MultipleChoiceResu
     ----------
     scores : ChoiceScores
         From :func:`score_choices`.
-    labels : sequence of int
-        Index of the true choice of each question.
+    y_true : sequence of int
+        Index of the true choice of each question. Called ``labels`` before; ``labels=``
+        still works, with a ``FutureWarning``, for one release.
 
     Returns
     -------
@@ -300,7 +319,7 @@ def multiple_choice_accuracy(scores: ChoiceScores, labels) -> MultipleChoiceResu
     Raises
     ------
     ValueError
-        If ``labels`` has the wrong length or an index outside a question's choices.
+        If ``y_true`` has the wrong length or an index outside a question's choices.
 
     Examples
     --------
@@ -318,20 +337,20 @@ def multiple_choice_accuracy(scores: ChoiceScores, labels) -> MultipleChoiceResu
     if not isinstance(scores, ChoiceScores):
         raise TypeError(f"scores must be a ChoiceScores (from score_choices), "
                         f"got {type(scores).__name__}")
-    if isinstance(labels, str):
-        raise TypeError("labels must be a sequence of choice indices, not a string")
-    labels = list(labels)
-    if len(labels) != len(scores):
+    if isinstance(y_true, str):
+        raise TypeError("y_true must be a sequence of choice indices, not a string")
+    y_true = list(y_true)
+    if len(y_true) != len(scores):
         raise ValueError(
-            f"labels has {len(labels)} entries but there are {len(scores)} questions"
+            f"y_true has {len(y_true)} entries but there are {len(scores)} questions"
         )
-    for i, (y, ll) in enumerate(zip(labels, scores.loglikelihoods)):
-        if isinstance(y, bool) or not isinstance(y, (int, np.integer)) or not 0 <= y < len(ll):
+    for i, (y, ll) in enumerate(zip(y_true, scores.loglikelihoods)):
+        if not Interval(Integral, 0, len(ll), closed="left").is_satisfied_by(y):
             raise ValueError(
-                f"labels[{i}]={y!r} is not a choice index; question {i} has choices "
+                f"y_true[{i}]={y!r} is not a choice index; question {i} has choices "
                 f"0..{len(ll) - 1}"
             )
-    y = np.asarray(labels, dtype=np.int64)
+    y = np.asarray(y_true, dtype=np.int64)
     pred = scores.predict(normalize=False)
     pred_norm = scores.predict(normalize=True)
     right = (pred == y).astype(np.float64)
@@ -343,7 +362,7 @@ def multiple_choice_accuracy(scores: ChoiceScores, labels) -> MultipleChoiceResu
         acc_norm_stderr=_mean_stderr(right_norm),
         chance=float(np.mean([1.0 / len(ll) for ll in scores.loglikelihoods])),
         n_questions=len(y),
-        labels=y,
+        y_true=y,
         pred=pred,
         pred_norm=pred_norm,
         scores=scores,

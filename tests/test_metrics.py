@@ -421,7 +421,7 @@ def test_bad_options(func, kwargs, match):
 
 
 def test_bad_beta_normalize_digits():
-    with pytest.raises(ValueError, match=r"beta=-1 must be a finite number >= 0"):
+    with pytest.raises(ValueError, match=r"beta=-1 is not supported; expected a finite number >= 0"):
         precision_recall_fscore_support([0, 1], [0, 1], beta=-1)
     with pytest.raises(ValueError, match=r"normalize='rows' is not supported; choose one of "
                                          r"\[None, 'true', 'pred', 'all'\]"):
@@ -431,7 +431,7 @@ def test_bad_beta_normalize_digits():
         accuracy_score([0, 1], [0, 1], normalize="yes")
     with pytest.raises(ValueError, match="target_names has 1 names but there are 2 classes"):
         classification_report([0, 1], [0, 1], target_names=["ham"])
-    with pytest.raises(ValueError, match="digits=-1"):
+    with pytest.raises(ValueError, match=r"digits=-1 is not supported; expected an int >= 0"):
         classification_report([0, 1], [0, 1], digits=-1)
 
 

@@ -188,7 +188,7 @@ def test_precision_recall_errors():
         PrecisionRecallDisplay.from_predictions([0, 1], [0.3, np.nan])
     with pytest.raises(ValueError, match="pos_label is not set"):
         PrecisionRecallDisplay.from_predictions(Y_TRUE, Y_SCORE)
-    with pytest.raises(ValueError, match="threshold='high' must be a finite number or None"):
+    with pytest.raises(ValueError, match="threshold='high' is not supported; expected None or a finite number"):
         PrecisionRecallDisplay.from_predictions(Y_TRUE, Y_SCORE, pos_label="spam",
                                                 threshold="high")
     with pytest.raises(ValueError, match="needs the prevalence"):
@@ -210,7 +210,7 @@ def test_perplexity_bars_equal_inputs():
         "tiny-mistral": (27.9, 1.27),
         "other": {"perplexity": 60.0, "bits_per_byte": 2.0},
     }
-    disp = PerplexityDisplay.from_results(results)
+    disp = PerplexityDisplay.from_predictions(results)
     assert _heights(disp.bars_["perplexity"]) == pytest.approx([14.2, 27.9, 60.0])
     assert _heights(disp.bars_["bits_per_byte"]) == pytest.approx([1.31, 1.27, 2.0])
     assert disp.names == ["tiny-llama", "tiny-mistral", "other"]
@@ -224,15 +224,15 @@ def test_perplexity_bars_equal_inputs():
 
 def test_perplexity_single_metric_and_given_axes():
     _, ax = plt.subplots()
-    disp = PerplexityDisplay.from_results({"a": 12.0, "b": 25.0}, metric="perplexity", ax=ax,
-                                          show_thresholds=False)
+    disp = PerplexityDisplay.from_predictions({"a": 12.0, "b": 25.0}, metric="perplexity",
+                                              ax=ax, show_thresholds=False)
     assert disp.ax_ is ax and list(disp.bars_) == ["perplexity"]
     assert _heights(disp.bars_["perplexity"]) == [12.0, 25.0]
     assert ax.get_lines() == []
     _, axes = plt.subplots(1, 2)
-    disp = PerplexityDisplay.from_results({"a": (12.0, 1.0)}, ax=axes)
+    disp = PerplexityDisplay.from_predictions({"a": (12.0, 1.0)}, ax=axes)
     assert disp.axes_["perplexity"] is axes[0] and disp.axes_["bits_per_byte"] is axes[1]
-    disp = PerplexityDisplay.from_results({"a": (12.0, 1.0)}, metric="bits_per_byte")
+    disp = PerplexityDisplay.from_predictions({"a": (12.0, 1.0)}, metric="bits_per_byte")
     assert _heights(disp.bars_["bits_per_byte"]) == [1.0]
 
 
@@ -252,13 +252,13 @@ def test_perplexity_single_metric_and_given_axes():
 )
 def test_perplexity_errors(results, kwargs, match):
     with pytest.raises(ValueError, match=match):
-        PerplexityDisplay.from_results(results, **kwargs)
+        PerplexityDisplay.from_predictions(results, **kwargs)
 
 
 def test_perplexity_both_needs_two_axes():
     _, ax = plt.subplots()
     with pytest.raises(ValueError, match="pair of Axes"):
-        PerplexityDisplay.from_results({"a": (12.0, 1.0)}, ax=[ax])
+        PerplexityDisplay.from_predictions({"a": (12.0, 1.0)}, ax=[ax])
 
 
 # --------------------------------------------------------------------------------------
@@ -270,7 +270,7 @@ def test_memory_quality_points():
     names = ["fp32", "8bit", "4bit"]
     memory = [40 * 2**20, 12 * 2**20, 8 * 2**20]
     quality = [1.20, 1.21, 1.27]
-    disp = MemoryQualityDisplay.from_measurements(names, memory, quality)
+    disp = MemoryQualityDisplay(names, memory, quality).plot()
     assert disp.memory_unit_ == "MiB"
     np.testing.assert_allclose(disp.scatter_.get_offsets(), [[40, 1.20], [12, 1.21], [8, 1.27]])
     assert [a.get_text() for a in disp.annotations_] == names
@@ -283,10 +283,10 @@ def test_memory_quality_points():
 
 def test_memory_quality_options():
     _, ax = plt.subplots()
-    disp = MemoryQualityDisplay.from_measurements(
+    disp = MemoryQualityDisplay(
         ["a", "b"], [3 * 2**30, 2**30], [0.9, 0.85], quality_label="accuracy",
-        lower_is_better=False, ax=ax, connect=False,
-    )
+        lower_is_better=False,
+    ).plot(ax=ax, connect=False)
     assert disp.ax_ is ax and disp.line_ is None and disp.memory_unit_ == "GiB"
     assert disp.ax_.get_ylabel() == "accuracy (higher is better)"
     disp.plot(unit="MiB")
@@ -306,13 +306,49 @@ def test_memory_quality_options():
 )
 def test_memory_quality_errors(names, memory, quality, match):
     with pytest.raises(ValueError, match=match):
-        MemoryQualityDisplay.from_measurements(names, memory, quality)
+        MemoryQualityDisplay(names, memory, quality)
 
 
 def test_memory_quality_bad_unit():
     disp = MemoryQualityDisplay(["a"], [1e6], [1.0])
     with pytest.raises(ValueError, match="unit='MB' is not supported"):
         disp.plot(unit="MB")
+
+
+# --------------------------------------------------------------------------------------
+# One from_* convention: the old names warn and draw the same
+# --------------------------------------------------------------------------------------
+
+
+def test_every_display_is_built_from_predictions_or_its_constructor():
+    import llmlab.plots
+
+    for name in llmlab.plots.__all__:
+        cls = getattr(llmlab.plots, name)
+        current = {m for m in vars(cls) if m.startswith("from_")} - {
+            "from_results", "from_measurements"}  # deprecated, below
+        assert current <= {"from_predictions"}, (name, current)
+
+
+def test_from_results_is_from_predictions_with_a_future_warning():
+    results = {"a": (12.0, 1.0), "b": (30.0, 1.4)}
+    new = PerplexityDisplay.from_predictions(results, metric="bits_per_byte")
+    with pytest.warns(FutureWarning, match=r"from_results is deprecated: use "
+                                           r"PerplexityDisplay\.from_predictions"):
+        old = PerplexityDisplay.from_results(results, metric="bits_per_byte")
+    assert old.names == new.names and old.bits_per_byte == new.bits_per_byte
+    assert _heights(old.bars_["bits_per_byte"]) == _heights(new.bars_["bits_per_byte"])
+
+
+def test_from_measurements_is_the_constructor_with_a_future_warning():
+    args = (["fp32", "4bit"], [4e7, 1e7], [1.2, 1.3])
+    new = MemoryQualityDisplay(*args, lower_is_better=False).plot(connect=False)
+    with pytest.warns(FutureWarning, match=r"from_measurements is deprecated: use "
+                                           r"MemoryQualityDisplay\(names"):
+        old = MemoryQualityDisplay.from_measurements(*args, lower_is_better=False,
+                                                     connect=False)
+    np.testing.assert_array_equal(old.scatter_.get_offsets(), new.scatter_.get_offsets())
+    assert old.line_ is None and old.ax_.get_ylabel() == new.ax_.get_ylabel()
 
 
 # --------------------------------------------------------------------------------------

@@ -368,6 +368,22 @@ def test_accuracy_by_hand():
     assert "acc=1.000" in repr(res)
 
 
+def test_accuracy_y_true_is_sklearns_name_and_labels_still_works():
+    scores = _hand_scores()
+    new = multiple_choice_accuracy(scores, y_true=[1, 1, 2])
+    assert new.y_true.tolist() == [1, 1, 2]
+    assert (new.acc, new.acc_norm) == (pytest.approx(2 / 3), pytest.approx(2 / 3))
+    with pytest.warns(FutureWarning, match=r"multiple_choice_accuracy\(labels=\.\.\.\) is "
+                                           r"deprecated: the argument is now called y_true"):
+        old = multiple_choice_accuracy(scores, labels=[1, 1, 2])
+    assert (old.acc, old.acc_norm, old.acc_stderr) == (new.acc, new.acc_norm, new.acc_stderr)
+    np.testing.assert_array_equal(old.pred_norm, new.pred_norm)
+    with pytest.warns(FutureWarning, match=r"MultipleChoiceResult\.labels is deprecated"):
+        np.testing.assert_array_equal(new.labels, new.y_true)
+    with pytest.raises(TypeError, match="got y_true twice"):
+        multiple_choice_accuracy(scores, [1, 1, 2], labels=[1, 1, 2])
+
+
 def test_accuracy_ties_go_to_first_choice():
     scores = ChoiceScores([np.array([-1.0, -1.0])], [np.array([1, 1])], [np.array([2, 2])])
     assert multiple_choice_accuracy(scores, [0]).acc == 1.0
@@ -376,11 +392,11 @@ def test_accuracy_ties_go_to_first_choice():
 
 def test_accuracy_bad_labels():
     scores = _hand_scores()
-    with pytest.raises(ValueError, match=r"labels has 2 entries but there are 3 questions"):
+    with pytest.raises(ValueError, match=r"y_true has 2 entries but there are 3 questions"):
         multiple_choice_accuracy(scores, [0, 1])
-    with pytest.raises(ValueError, match=r"labels\[1\]=2 is not a choice index.*0\.\.1"):
+    with pytest.raises(ValueError, match=r"y_true\[1\]=2 is not a choice index.*0\.\.1"):
         multiple_choice_accuracy(scores, [0, 2, 0])
-    with pytest.raises(ValueError, match=r"labels\[0\]=True"):
+    with pytest.raises(ValueError, match=r"y_true\[0\]=True"):
         multiple_choice_accuracy(scores, [True, 0, 0])
     with pytest.raises(TypeError, match="ChoiceScores"):
         multiple_choice_accuracy([[-1.0, -2.0]], [0])
@@ -529,9 +545,11 @@ def test_exact_match_and_f1_by_hand(pred, ref, em, f1):
 
 
 def test_exact_match_bad_input():
-    with pytest.raises(TypeError, match="prediction must be a str"):
+    with pytest.raises(TypeError, match="prediction=None is not supported; expected an "
+                                        "instance of str"):
         exact_match(None, "a")
-    with pytest.raises(TypeError, match="reference must be a str"):
+    with pytest.raises(TypeError, match="reference=3 is not supported; expected an instance "
+                                        "of str"):
         token_f1("a", 3)
 
 

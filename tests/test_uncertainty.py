@@ -177,7 +177,7 @@ def test_bad_options(kwargs, match):
 
 
 def test_bad_inputs():
-    with pytest.raises(ValueError, match="len\\(y_true\\)=3 but len\\(y\\)=2"):
+    with pytest.raises(ValueError, match="len\\(y_true\\)=3 but len\\(y_pred\\)=2"):
         confidence_interval(lm.accuracy_score, [0, 1, 1], [0, 1])
     with pytest.raises(ValueError, match="metric='accuracy' is not callable"):
         confidence_interval("accuracy", [0, 1], [0, 1])
@@ -239,6 +239,38 @@ def test_paired_bootstrap_is_the_hand_computed_one():
     swapped = paired_bootstrap(lm.accuracy_score, y_true, y_b, y_a, n_resamples=3000,
                                random_state=11)
     assert (swapped.low, swapped.high) == pytest.approx((-res.high, -res.low))
+
+
+def _same_result(a, b):
+    assert (a.estimate, a.low, a.high, a.standard_error) == (b.estimate, b.low, b.high,
+                                                           b.standard_error)
+    np.testing.assert_array_equal(a.bootstrap_distribution, b.bootstrap_distribution)
+
+
+def test_y_pred_names_are_sklearns_and_the_old_keywords_still_work():
+    y_true, y_pred, y_score = _case(8)
+    kw = {"n_resamples": 300, "random_state": 1, "pos_label": "spam"}
+    new = confidence_interval(lm.f1_score, y_true, y_pred=y_pred, **kw)
+    _same_result(confidence_interval(lm.f1_score, y_true, y_pred, **kw), new)
+    with pytest.warns(FutureWarning, match=r"confidence_interval\(y=\.\.\.\) is deprecated: "
+                                           r"the argument is now called y_pred"):
+        _same_result(confidence_interval(lm.f1_score, y_true, y=y_pred, **kw), new)
+    with pytest.raises(TypeError, match="got y_pred twice"):
+        confidence_interval(lm.f1_score, y_true, y_pred, y=y_pred, **kw)
+
+    y_b = np.where(y_score > 0.3, "spam", "ham")
+    new = paired_bootstrap(lm.f1_score, y_true, y_pred_a=y_pred, y_pred_b=y_b, **kw)
+    positional = paired_bootstrap(lm.f1_score, y_true, y_pred, y_b, **kw)
+    _same_result(positional, new)
+    assert (positional.estimate_a, positional.estimate_b) == (new.estimate_a, new.estimate_b)
+    with pytest.warns(FutureWarning) as caught:
+        old = paired_bootstrap(lm.f1_score, y_true, y_a=y_pred, y_b=y_b, **kw)
+    assert sorted(str(w.message).split(":")[0] for w in caught) == [
+        "paired_bootstrap(y_a=...) is deprecated", "paired_bootstrap(y_b=...) is deprecated"]
+    _same_result(old, new)
+    assert (old.estimate_a, old.estimate_b) == (new.estimate_a, new.estimate_b)
+    with pytest.raises(ValueError, match=r"len\(y_true\)=150 but len\(y_pred_b\)=2"):
+        paired_bootstrap(lm.f1_score, y_true, y_pred, y_b[:2], **kw)
 
 
 def test_paired_bootstrap_on_scores():
@@ -332,6 +364,10 @@ def test_ece_equals_a_hand_computation():
     # an edge goes to the lower bin, as in scikit-learn's calibration_curve
     assert expected_calibration_error([1, 0], [0.5, 0.5], n_bins=2) == pytest.approx(0.0)
     assert expected_calibration_error(["spam", "ham"], [1.0, 0.0], pos_label="spam") == 0.0
+    # no positive sample (one class): every bin's share of positives is 0, so the ECE is the
+    # mean probability; scikit-learn's calibration_curve accepts such a y_true too
+    assert expected_calibration_error(["ham"] * 3, [0.1, 0.2, 0.6], pos_label="spam",
+                                      n_bins=5) == pytest.approx(0.3)
 
 
 @pytest.mark.parametrize("strategy", ["uniform", "quantile"])
@@ -355,7 +391,7 @@ def test_ece_is_the_count_weighted_gap_of_sklearns_curve(strategy, seed):
         (([0, 1], [0.2, 1.2]), {}, r"y_prob\[1\] is 1.2; probabilities must lie in \[0, 1\]"),
         (([0, 1], [0.2, 0.8]), {"strategy": "kmeans"},
          r"strategy='kmeans' is not supported; choose one of \['uniform', 'quantile'\]"),
-        (([0, 1], [0.2, 0.8]), {"n_bins": 0}, "n_bins=0 must be a positive integer"),
+        (([0, 1], [0.2, 0.8]), {"n_bins": 0}, "n_bins=0 is not supported; expected an int >= 1"),
         ((["ham", "spam"], [0.2, 0.8]), {}, "pos_label is not set; .*pos_label='spam'"),
         ((["ham", "spam"], [0.2, 0.8]), {"pos_label": "eggs"}, "pos_label='eggs' is not one"),
         (([0, 1, 1], [0.2, 0.8]), {}, "different lengths"),
@@ -469,7 +505,8 @@ def test_threshold_choice_edges_and_errors():
     with pytest.raises(ValueError, match=r"criterion='auc' is not supported; choose one of "
                                          r"\['f1', 'balanced_accuracy', 'accuracy', 'cost'\]"):
         choose_threshold([0, 1], [0.2, 0.8], criterion="auc")
-    with pytest.raises(ValueError, match="cost_fp=-1 must be a finite number >= 0"):
+    with pytest.raises(ValueError,
+                       match="cost_fp=-1 is not supported; expected a finite number >= 0"):
         choose_threshold([0, 1], [0.2, 0.8], criterion="cost", cost_fp=-1)
     with pytest.raises(ValueError, match="pos_label"):
         choose_threshold(["ham", "spam"], [0.2, 0.8])

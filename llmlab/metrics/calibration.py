@@ -10,11 +10,12 @@ label-word bias the way Zhao et al. (2021) propose (:func:`contextual_calibratio
 
 from __future__ import annotations
 
-import numbers
+from numbers import Integral
 
 import numpy as np
 
-from llmlab.metrics.validation import check_option, check_probabilities
+from llmlab._numeric import softmax
+from llmlab.validation import Interval, StrOptions, check_probabilities, validate_params
 
 __all__ = ["STRATEGIES", "calibration_bins", "contextual_calibration",
            "expected_calibration_error"]
@@ -22,7 +23,11 @@ __all__ = ["STRATEGIES", "calibration_bins", "contextual_calibration",
 #: The values ``strategy=`` accepts.
 STRATEGIES = ("uniform", "quantile")
 
+_BINNING = {"n_bins": [Interval(Integral, 1, None, closed="left")],
+            "strategy": [StrOptions(STRATEGIES)]}
 
+
+@validate_params(_BINNING)
 def calibration_bins(y_prob, *, n_bins=10, strategy="uniform"):
     """Bin index of each probability, with scikit-learn's ``calibration_curve`` edges.
 
@@ -34,9 +39,6 @@ def calibration_bins(y_prob, *, n_bins=10, strategy="uniform"):
     -------
     ndarray of int, shape (n_samples,)
     """
-    if isinstance(n_bins, bool) or not isinstance(n_bins, numbers.Integral) or n_bins < 1:
-        raise ValueError(f"n_bins={n_bins!r} must be a positive integer, e.g. 10.")
-    check_option("strategy", strategy, STRATEGIES)
     y_prob = np.asarray(y_prob, dtype=float)
     if strategy == "quantile":
         edges = np.percentile(y_prob, np.linspace(0, 100, n_bins + 1))
@@ -45,6 +47,7 @@ def calibration_bins(y_prob, *, n_bins=10, strategy="uniform"):
     return np.searchsorted(edges[1:-1], y_prob)
 
 
+@validate_params(_BINNING)
 def expected_calibration_error(y_true, y_prob, *, pos_label=None, n_bins=10,
                                strategy="uniform"):
     """Expected calibration error (ECE) of the probabilities of a binary classifier.
@@ -154,11 +157,5 @@ def contextual_calibration(label_logprobs, content_free_logprobs):
         )
     if not (np.isfinite(lp).all() and np.isfinite(cf).all()):
         raise ValueError("label log-probabilities must be finite.")
-    p_cf = _softmax(cf).mean(axis=0)
-    return _softmax(lp - np.log(p_cf)), p_cf
-
-
-def _softmax(x):
-    z = x - x.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
+    p_cf = softmax(cf).mean(axis=0)
+    return softmax(lp - np.log(p_cf)), p_cf

@@ -1,22 +1,18 @@
 """Label metrics: scikit-learn's functions of the same names, their inputs checked first.
 
 Same arguments, keywords and results as scikit-learn; the checks in
-:mod:`llmlab.metrics.validation` run before scikit-learn sees the input, so a mistake gets a
+:mod:`llmlab.validation` run before scikit-learn sees the input, so a mistake gets a
 ``ValueError`` that names the bad value and the accepted ones. The differences from
 scikit-learn (all stricter) are listed in :mod:`llmlab.metrics`.
 """
 
 from __future__ import annotations
 
-import numbers
+from numbers import Integral
 
 from sklearn import metrics as _skm
 
-from llmlab.metrics.validation import (
-    check_option,
-    check_prf_options,
-    check_targets,
-)
+from llmlab.validation import Interval, Options, check_prf_options, check_targets, validate_params
 
 __all__ = [
     "accuracy_score",
@@ -38,6 +34,7 @@ _CM_NORMALIZE = (None, "true", "pred", "all")
 # --------------------------------------------------------------------------------------
 
 
+@validate_params({"normalize": [Options(_CM_NORMALIZE)]})
 def confusion_matrix(y_true, y_pred, *, labels=None, sample_weight=None, normalize=None):
     """Compute the confusion matrix: row ``i``, column ``j`` counts true ``i`` predicted ``j``.
 
@@ -86,11 +83,11 @@ def confusion_matrix(y_true, y_pred, *, labels=None, sample_weight=None, normali
     array([[0.5       , 0.5       ],
            [0.33333333, 0.66666667]])
     """
-    check_option("normalize", normalize, _CM_NORMALIZE)
     yt, yp, lab, sw, _ = check_targets(y_true, y_pred, labels=labels, sample_weight=sample_weight)
     return _skm.confusion_matrix(yt, yp, labels=lab, sample_weight=sw, normalize=normalize)
 
 
+@validate_params({"normalize": ["boolean"]})
 def accuracy_score(y_true, y_pred, *, normalize=True, sample_weight=None):
     """Share (or number) of samples whose predicted label equals the true label.
 
@@ -132,7 +129,6 @@ def accuracy_score(y_true, y_pred, *, normalize=True, sample_weight=None):
     ...                normalize=False)
     3.0
     """
-    check_option("normalize", normalize, (True, False))
     yt, yp, _, sw, _ = check_targets(y_true, y_pred, sample_weight=sample_weight)
     return _skm.accuracy_score(yt, yp, normalize=normalize, sample_weight=sw)
 
@@ -429,6 +425,7 @@ def f1_score(
     return _prf("f1", y_true, y_pred, labels, pos_label, average, sample_weight, zero_division)
 
 
+@validate_params({"adjusted": ["boolean"]})
 def balanced_accuracy_score(y_true, y_pred, *, sample_weight=None, adjusted=False):
     """Balanced accuracy: the mean of the recall of each class.
 
@@ -468,7 +465,6 @@ def balanced_accuracy_score(y_true, y_pred, *, sample_weight=None, adjusted=Fals
     >>> balanced_accuracy_score(y_true, ["ham"] * 100)
     0.5
     """
-    check_option("adjusted", adjusted, (True, False))
     yt, yp, _, sw, _ = check_targets(y_true, y_pred, sample_weight=sample_weight)
     return _skm.balanced_accuracy_score(yt, yp, sample_weight=sw, adjusted=adjusted)
 
@@ -512,6 +508,7 @@ def matthews_corrcoef(y_true, y_pred, *, sample_weight=None):
     return _skm.matthews_corrcoef(yt, yp, sample_weight=sw)
 
 
+@validate_params({"digits": [Interval(Integral, 0, None, closed="left")]})
 def classification_report(
     y_true,
     y_pred,
@@ -586,8 +583,6 @@ def classification_report(
                 f"target_names has {len(target_names)} names but there are {n_classes} "
                 f"classes; give one name per class, in the order of labels."
             )
-    if not isinstance(digits, numbers.Integral) or isinstance(digits, bool) or digits < 0:
-        raise ValueError(f"digits={digits!r} must be an integer >= 0.")
     return _skm.classification_report(
         yt,
         yp,

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from sklearn import metrics as _skm
 
-from llmlab.metrics.validation import check_option, check_scores
+from llmlab.validation import check_scores, validate_params
 
 __all__ = ["precision_recall_curve"]
 
 
+@validate_params({"drop_intermediate": ["boolean"]})
 def precision_recall_curve(
     y_true, y_score, *, pos_label=None, sample_weight=None, drop_intermediate=False
 ):
@@ -69,7 +70,6 @@ def precision_recall_curve(
     yt, ys, pos_label, sw = check_scores(
         y_true, y_score, pos_label=pos_label, sample_weight=sample_weight
     )
-    check_option("drop_intermediate", drop_intermediate, (True, False))
     # positional y_score: scikit-learn renamed the argument (probas_pred -> y_score) in 1.5
     return _skm.precision_recall_curve(
         yt, ys, pos_label=pos_label, sample_weight=sw, drop_intermediate=drop_intermediate

@@ -9,12 +9,12 @@ chosen threshold's metrics on the *test* split, which played no part in choosing
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass
+from numbers import Real
 
 import numpy as np
 
-from llmlab.metrics.validation import check_option, check_scores
+from llmlab.validation import Interval, StrOptions, check_scores, validate_params
 
 __all__ = ["CRITERIA", "ThresholdChoice", "choose_threshold"]
 
@@ -45,17 +45,10 @@ class ThresholdChoice:
     values: np.ndarray
 
 
-def _check_cost(name, value):
-    if (
-        isinstance(value, (bool, np.bool_))
-        or not isinstance(value, numbers.Real)
-        or not math.isfinite(value)
-        or value < 0
-    ):
-        raise ValueError(f"{name}={value!r} must be a finite number >= 0.")
-    return float(value)
+_COST = [Interval(Real, 0, None, closed="left")]
 
 
+@validate_params({"criterion": [StrOptions(CRITERIA)], "cost_fp": _COST, "cost_fn": _COST})
 def choose_threshold(y_true, y_score, *, pos_label=None, criterion="f1", cost_fp=1.0,
                      cost_fn=1.0):
     """The threshold on ``y_score`` that is best on this (validation) data for ``criterion``.
@@ -105,8 +98,7 @@ def choose_threshold(y_true, y_score, *, pos_label=None, criterion="f1", cost_fp
     >>> round(choice.threshold, 3), round(choice.value, 3)   # mean cost per message
     (0.65, 0.143)
     """
-    check_option("criterion", criterion, CRITERIA)
-    c_fp, c_fn = _check_cost("cost_fp", cost_fp), _check_cost("cost_fn", cost_fn)
+    c_fp, c_fn = float(cost_fp), float(cost_fn)
     yt, ys, pos_label, _ = check_scores(y_true, y_score, pos_label=pos_label)
     ys = np.asarray(ys, dtype=float)
     positive = yt == pos_label

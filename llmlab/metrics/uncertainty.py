@@ -28,7 +28,7 @@ from sklearn import metrics as _skm
 
 from llmlab.metrics import resampling as _bs
 from llmlab.metrics import classification as _cls
-from llmlab.metrics.validation import check_option, check_targets
+from llmlab.validation import check_1d, check_option, check_targets, renamed_keywords
 
 __all__ = [
     "BootstrapResult",
@@ -140,7 +140,7 @@ class McNemarResult:
 
 
 # --------------------------------------------------------------------------------------
-# Kernels for one metric on one pair (y_true, y)
+# Kernels for one metric on one pair (y_true, y_pred)
 # --------------------------------------------------------------------------------------
 
 
@@ -150,17 +150,6 @@ def _known_name(metric):
         if metric is getattr(_skm, name, None) or metric is getattr(_cls, name, None):
             return name
     return None
-
-
-def _as_array(y, name):
-    if y is None or isinstance(y, (str, bytes)):
-        raise ValueError(f"{name}={y!r} is not a sequence with one value per sample.")
-    arr = np.asarray(y)
-    if arr.ndim == 2 and arr.shape[1] == 1:
-        arr = arr.ravel()
-    if arr.ndim != 1:
-        raise ValueError(f"{name} has shape {arr.shape}; expected one value per sample.")
-    return arr
 
 
 def _fast_kernel(name, yt, y, kwargs):
@@ -189,8 +178,8 @@ def _fast_kernel(name, yt, y, kwargs):
     return _bs.score_kernel(name, positive, y.astype(float))
 
 
-def _kernel(metric, y_true, y, kwargs, *, who="y"):
-    """Validate one (y_true, y) pair and return ``(kernel, n)``."""
+def _kernel(metric, y_true, y, kwargs, *, who="y_pred"):
+    """Validate one (y_true, y_pred) pair and return ``(kernel, n)``."""
     if not callable(metric):
         raise ValueError(
             f"metric={metric!r} is not callable; pass a function of (y_true, y_pred) or "
@@ -199,7 +188,7 @@ def _kernel(metric, y_true, y, kwargs, *, who="y"):
     if "sample_weight" in kwargs:
         raise ValueError("sample_weight is not supported: a bootstrap resamples the samples "
                          "themselves; repeat or drop samples instead of weighting them.")
-    yt, yy = _as_array(y_true, "y_true"), _as_array(y, who)
+    yt, yy = check_1d(y_true, "y_true"), check_1d(y, who)
     if yt.shape[0] != yy.shape[0]:
         raise ValueError(
             f"y_true and {who} have different lengths: len(y_true)={yt.shape[0]} but "
@@ -231,10 +220,11 @@ def _kernel(metric, y_true, y, kwargs, *, who="y"):
 # --------------------------------------------------------------------------------------
 
 
+@renamed_keywords(y="y_pred")
 def confidence_interval(
     metric,
     y_true,
-    y,
+    y_pred,
     *,
     confidence_level=0.95,
     n_resamples=9999,
@@ -242,24 +232,26 @@ def confidence_interval(
     random_state=None,
     **metric_kwargs,
 ):
-    """Bootstrap confidence interval of ``metric(y_true, y, **metric_kwargs)``.
+    """Bootstrap confidence interval of ``metric(y_true, y_pred, **metric_kwargs)``.
 
-    The samples (pairs ``(y_true[i], y[i])``) are drawn with replacement ``n_resamples``
+    The samples (pairs ``(y_true[i], y_pred[i])``) are drawn with replacement ``n_resamples``
     times; the metric is computed on each resample, and the interval is read off that
     distribution.
 
     Parameters
     ----------
     metric : callable
-        ``metric(y_true, y, **metric_kwargs) -> float``, e.g.
+        ``metric(y_true, y_pred, **metric_kwargs) -> float``, e.g.
         :func:`llmlab.metrics.accuracy_score`, :func:`llmlab.metrics.f1_score` (labels) or
         :func:`sklearn.metrics.roc_auc_score` (scores). Accuracy, precision, recall, F1,
         balanced accuracy, MCC, ROC AUC and average precision are vectorised; any other
         metric is called once per resample (slower, same answer).
     y_true : array-like of shape (n_samples,)
         True labels.
-    y : array-like of shape (n_samples,)
-        Predicted labels (``y_pred``) or scores (``y_score``), whatever ``metric`` takes.
+    y_pred : array-like of shape (n_samples,)
+        Predicted labels or scores (``y_score``), whatever ``metric`` takes as its second
+        argument. Called ``y`` before; ``y=`` still works, with a ``FutureWarning``, for one
+        release.
     confidence_level : float, default=0.95
         Probability that the interval covers the true value (in repeated sampling).
     n_resamples : int, default=9999
@@ -308,7 +300,7 @@ def confidence_interval(
     True
     """
     rng = _bs.check_bootstrap_options(confidence_level, n_resamples, method, random_state)
-    kernel, n = _kernel(metric, y_true, y, metric_kwargs)
+    kernel, n = _kernel(metric, y_true, y_pred, metric_kwargs)
     est, low, high, se, dist, n_undef = _bs.bootstrap(
         [kernel], n, confidence_level=confidence_level, n_resamples=n_resamples,
         method=method, rng=rng,
@@ -317,11 +309,12 @@ def confidence_interval(
                            se, dist, n_undef)
 
 
+@renamed_keywords(y_a="y_pred_a", y_b="y_pred_b")
 def paired_bootstrap(
     metric,
     y_true,
-    y_a,
-    y_b,
+    y_pred_a,
+    y_pred_b,
     *,
     confidence_level=0.95,
     n_resamples=9999,
@@ -329,7 +322,7 @@ def paired_bootstrap(
     random_state=None,
     **metric_kwargs,
 ):
-    """Bootstrap interval of ``metric(y_true, y_a) - metric(y_true, y_b)`` on paired samples.
+    """Bootstrap interval of ``metric(y_true, y_pred_a) - metric(y_true, y_pred_b)``, paired.
 
     Both models were evaluated on the same samples, so each resample draws the same samples
     for both: the difference is measured sample by sample, and the noise that the two share
@@ -341,8 +334,10 @@ def paired_bootstrap(
     metric : callable
         As in :func:`confidence_interval`.
     y_true : array-like of shape (n_samples,)
-    y_a, y_b : array-like of shape (n_samples,)
-        Predictions (or scores) of model A and model B on the same samples, in the same order.
+    y_pred_a, y_pred_b : array-like of shape (n_samples,)
+        Predictions (or scores) of model A and model B on the same samples, in the same order
+        (as in :func:`mcnemar`). Called ``y_a`` and ``y_b`` before; those keywords still work,
+        with a ``FutureWarning``, for one release.
     confidence_level, n_resamples, method, random_state, **metric_kwargs
         As in :func:`confidence_interval`.
 
@@ -361,17 +356,17 @@ def paired_bootstrap(
     --------
     >>> from llmlab.metrics import accuracy_score, paired_bootstrap
     >>> y_true = [1, 0] * 50
-    >>> y_a = y_true[:90] + [1 - y for y in y_true[90:]]          # 10 errors
-    >>> y_b = y_true[:80] + [1 - y for y in y_true[80:]]          # 20 errors
-    >>> res = paired_bootstrap(accuracy_score, y_true, y_a, y_b, random_state=0)
+    >>> y_pred_a = y_true[:90] + [1 - y for y in y_true[90:]]          # 10 errors
+    >>> y_pred_b = y_true[:80] + [1 - y for y in y_true[80:]]          # 20 errors
+    >>> res = paired_bootstrap(accuracy_score, y_true, y_pred_a, y_pred_b, random_state=0)
     >>> round(res.estimate_a, 2), round(res.estimate_b, 2), round(res.estimate, 2)
     (0.9, 0.8, 0.1)
     >>> round(res.low, 2), round(res.high, 2), res.contains(0)
     (0.05, 0.16, False)
     """
     rng = _bs.check_bootstrap_options(confidence_level, n_resamples, method, random_state)
-    ka, n = _kernel(metric, y_true, y_a, metric_kwargs, who="y_a")
-    kb, _ = _kernel(metric, y_true, y_b, metric_kwargs, who="y_b")
+    ka, n = _kernel(metric, y_true, y_pred_a, metric_kwargs, who="y_pred_a")
+    kb, _ = _kernel(metric, y_true, y_pred_b, metric_kwargs, who="y_pred_b")
     est, low, high, se, dist, n_undef = _bs.bootstrap(
         [ka, kb], n, confidence_level=confidence_level, n_resamples=n_resamples,
         method=method, rng=rng, combine=lambda a, b: a - b,

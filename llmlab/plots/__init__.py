@@ -1,10 +1,22 @@
 """Display objects for the course's plots, in the style of scikit-learn's.
 
-Each display is built with a class method (``from_predictions``, ``from_results`` or
-``from_measurements``) that computes what to draw and draws it, or with its constructor from
-values you already have, followed by :meth:`plot`. ``plot`` takes ``ax=None`` (a new figure)
-or a matplotlib ``Axes``, returns the display and stores the drawn artists on it: ``ax_`` and
-``figure_`` always, plus the artists that a test or an exercise may want to inspect.
+Displays are built the two ways scikit-learn's are, and no other:
+
+* ``XDisplay.from_predictions(...)`` computes what to draw from what a model predicted on
+  evaluation data (true labels with predicted labels, scores or probabilities; or, for
+  :class:`PerplexityDisplay`, the results of :func:`llmlab.perplexity`, which sum the
+  log-probabilities a model predicted for each token), then draws it.
+* ``XDisplay(values, ...)`` takes values already computed (a confusion matrix, curve points,
+  memory and quality measurements) and ``.plot()`` draws them.
+
+scikit-learn's third way, ``from_estimator`` (run the model, then draw), has no counterpart
+here: llmlab's models are run by :func:`llmlab.classify`, :func:`llmlab.perplexity` and
+the like, whose results go to ``from_predictions``. ``plot`` takes ``ax=None`` (a new
+figure) or a matplotlib ``Axes``, returns the display and stores the drawn artists on it:
+``ax_`` and ``figure_`` always, plus the artists that a test or an exercise may want to
+inspect. The older names ``PerplexityDisplay.from_results`` and
+``MemoryQualityDisplay.from_measurements`` still work for one release, with a
+``FutureWarning``.
 
 * :class:`ConfusionMatrixDisplay` - counts (and optionally normalised rates) per cell.
 * :class:`PrecisionRecallDisplay` - the precision-recall curve, with the chosen threshold.

@@ -95,7 +95,7 @@ class ReliabilityDisplay:
         from sklearn.calibration import calibration_curve
 
         from llmlab.metrics.calibration import calibration_bins, expected_calibration_error
-        from llmlab.metrics.validation import check_probabilities
+        from llmlab.validation import check_probabilities
 
         positive, yp = check_probabilities(y_true, y_prob, pos_label=pos_label)
         ece = expected_calibration_error(positive.astype(int), yp, pos_label=1, n_bins=n_bins,

@@ -3,13 +3,12 @@ precision-recall curve, drawn by scikit-learn's displays with what they lack add
 
 from __future__ import annotations
 
-import math
-import numbers
+from numbers import Real
 
 import numpy as np
 
 from llmlab.metrics import confusion_matrix, precision_recall_curve
-from llmlab.metrics.validation import check_option, check_scores, check_targets
+from llmlab.validation import Interval, check_option, check_param, check_scores, check_targets
 from llmlab.plots.base import format_number, new_ax
 
 __all__ = ["ConfusionMatrixDisplay", "PrecisionRecallDisplay"]
@@ -320,10 +319,7 @@ class PrecisionRecallDisplay:
         yt, ys, pos_label, sw = check_scores(
             y_true, y_score, pos_label=pos_label, sample_weight=sample_weight
         )
-        if threshold is not None and (
-            not isinstance(threshold, numbers.Real) or not math.isfinite(threshold)
-        ):
-            raise ValueError(f"threshold={threshold!r} must be a finite number or None.")
+        check_param("threshold", threshold, [None, Interval(Real, None, None)])
         precision, recall, thresholds = precision_recall_curve(
             yt, ys, pos_label=pos_label, sample_weight=sw, drop_intermediate=drop_intermediate
         )

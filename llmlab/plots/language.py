@@ -3,15 +3,15 @@ memory against quality (quantization)."""
 
 from __future__ import annotations
 
-import math
 import numbers
+import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from llmlab.metrics import THRESHOLDS
-from llmlab.metrics.validation import check_option
 from llmlab.plots.base import new_ax
+from llmlab.validation import Interval, check_option
 
 __all__ = ["MemoryQualityDisplay", "PerplexityDisplay"]
 
@@ -43,12 +43,7 @@ def _parse_result(name, result):
     for label, value, low in (("perplexity", ppl, 1.0), ("bits_per_byte", bpb, 0.0)):
         if value is None and label == "bits_per_byte":
             continue
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, (numbers.Real, np.number))
-            or not math.isfinite(value)
-            or value < low
-        ):
+        if not Interval(numbers.Real, low, None, closed="left").is_satisfied_by(value):
             raise ValueError(
                 f"results[{name!r}] has {label}={value!r}; it must be a finite number >= {low:g}."
             )
@@ -81,8 +76,8 @@ class PerplexityDisplay:
     Examples
     --------
     >>> from llmlab.plots import PerplexityDisplay
-    >>> disp = PerplexityDisplay.from_results({"tiny-llama": (14.2, 1.31),
-    ...                                        "tiny-mistral": (17.9, 1.27)})
+    >>> disp = PerplexityDisplay.from_predictions({"tiny-llama": (14.2, 1.31),
+    ...                                            "tiny-mistral": (17.9, 1.27)})
     >>> [round(float(b.get_height()), 2) for b in disp.bars_["bits_per_byte"]]
     [1.31, 1.27]
     >>> import matplotlib.pyplot as plt; plt.close(disp.figure_)
@@ -112,8 +107,12 @@ class PerplexityDisplay:
         self.bits_per_byte = bpb
 
     @classmethod
-    def from_results(cls, results, *, metric="both", ax=None, show_thresholds=True):
-        """Draw perplexity and/or bits per byte for each entry of ``results``.
+    def from_predictions(cls, results, *, metric="both", ax=None, show_thresholds=True):
+        """Draw perplexity and/or bits per byte of each model's predictions of the texts.
+
+        A :func:`llmlab.perplexity` result is what a language model predicted for the texts
+        (the log-probability of every token), summed; so this is the ``from_predictions`` of
+        the perplexity display, as in scikit-learn's displays.
 
         Parameters
         ----------
@@ -145,6 +144,17 @@ class PerplexityDisplay:
             None if all(b is None for b in bpb) else bpb,
         )
         return disp.plot(metric=metric, ax=ax, show_thresholds=show_thresholds)
+
+    @classmethod
+    def from_results(cls, results, **kwargs):
+        """Deprecated name of :meth:`from_predictions`; works, with a ``FutureWarning``,
+        for one release."""
+        warnings.warn(
+            "PerplexityDisplay.from_results is deprecated: use "
+            "PerplexityDisplay.from_predictions (same arguments); from_results stops working "
+            "in the next release.", FutureWarning, stacklevel=2,
+        )
+        return cls.from_predictions(results, **kwargs)
 
     def plot(self, *, metric="both", ax=None, show_thresholds=True, color=None):
         """Draw the bars.
@@ -262,8 +272,8 @@ class MemoryQualityDisplay:
     Examples
     --------
     >>> from llmlab.plots import MemoryQualityDisplay
-    >>> disp = MemoryQualityDisplay.from_measurements(
-    ...     ["fp32", "8bit", "4bit"], [40e6, 12e6, 8e6], [1.20, 1.21, 1.27])
+    >>> disp = MemoryQualityDisplay(
+    ...     ["fp32", "8bit", "4bit"], [40e6, 12e6, 8e6], [1.20, 1.21, 1.27]).plot()
     >>> disp.memory_unit_
     'MiB'
     >>> import matplotlib.pyplot as plt; plt.close(disp.figure_)
@@ -314,20 +324,17 @@ class MemoryQualityDisplay:
         ax=None,
         connect=True,
     ):
-        """Draw one point per model at (memory, quality).
+        """Deprecated: ``MemoryQualityDisplay(names, memory_bytes, quality, ...).plot()``.
 
-        Parameters
-        ----------
-        names, memory_bytes, quality, quality_label, lower_is_better
-            See the class.
-        ax : matplotlib Axes, default=None
-        connect : bool, default=True
-            Join the points in order of memory.
-
-        Returns
-        -------
-        MemoryQualityDisplay
+        The values are measured already, so, as in scikit-learn, the constructor takes them
+        and :meth:`plot` draws them. This works, with a ``FutureWarning``, for one release.
         """
+        warnings.warn(
+            "MemoryQualityDisplay.from_measurements is deprecated: use "
+            "MemoryQualityDisplay(names, memory_bytes, quality, ...).plot(ax=..., "
+            "connect=...); from_measurements stops working in the next release.",
+            FutureWarning, stacklevel=2,
+        )
         disp = cls(names, memory_bytes, quality, quality_label=quality_label,
                    lower_is_better=lower_is_better)
         return disp.plot(ax=ax, connect=connect)
