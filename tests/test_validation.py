@@ -12,7 +12,6 @@ import pytest
 from scipy import special
 from sklearn.utils import _param_validation as skpv
 
-import llmlab.metrics.validation
 from llmlab import _numeric, datasets, validation
 from llmlab.validation import (
     Interval,
@@ -357,11 +356,6 @@ def test_check_scores_and_probabilities():
         check_scores(["ham"], [0.3], pos_label="spam")
     with _raises(ValueError, "y_prob[0] is -0.1; probabilities must lie in [0, 1]"):
         check_probabilities([0, 1], [-0.1, 0.5])
-
-
-def test_the_metrics_module_re_exports_the_same_validators():
-    for name in llmlab.metrics.validation.__all__:
-        assert getattr(llmlab.metrics.validation, name) is getattr(validation, name), name
 
 
 def test_datasets_check_choice_is_check_option_with_a_future_warning():

@@ -29,20 +29,17 @@ behaves as in scikit-learn.
 
 :func:`report_card` is ours: it turns metric values into verdicts with the course's
 thresholds (:data:`THRESHOLDS`) and the caveat each threshold needs. It lives in
-:mod:`llmlab.report`, which is built on this package, and is reachable here too
-(``llmlab.metrics.report_card``), loaded on first use so that this package does not depend on
-the report.
+:mod:`llmlab.report` and is reachable here too (``llmlab.metrics.report_card``).
 
 The package: :mod:`~llmlab.metrics.classification` (label metrics),
 :mod:`~llmlab.metrics.curves` (score metrics), :mod:`~llmlab.metrics.uncertainty` (bootstrap
 intervals, paired comparisons, McNemar's test), :mod:`~llmlab.metrics.calibration` (expected
-calibration error, contextual calibration), :mod:`~llmlab.metrics.thresholds` (a threshold
-chosen on validation data) and :mod:`~llmlab.metrics.validation` (the input checks they
-share).
+calibration error, contextual calibration), and :mod:`~llmlab.metrics.thresholds` (a threshold
+chosen on validation data). Their input checks are :mod:`llmlab.validation`'s.
 """
 
-import importlib
 
+from llmlab.metrics.calibration import contextual_calibration, expected_calibration_error
 from llmlab.metrics.classification import (
     accuracy_score,
     balanced_accuracy_score,
@@ -54,7 +51,6 @@ from llmlab.metrics.classification import (
     precision_score,
     recall_score,
 )
-from llmlab.metrics.calibration import contextual_calibration, expected_calibration_error
 from llmlab.metrics.curves import precision_recall_curve
 from llmlab.metrics.thresholds import ThresholdChoice, choose_threshold
 from llmlab.metrics.uncertainty import (
@@ -67,20 +63,11 @@ from llmlab.metrics.uncertainty import (
     paired_perplexity_difference,
     perplexity_interval,
 )
-from llmlab.metrics.validation import AVERAGES
 
-# llmlab.report imports this package; these names are looked up there on first use
-_FROM_REPORT = ("DIRECTIONS", "THRESHOLDS", "ReportCard", "ReportRow", "report_card")
-
-
-def __getattr__(name):
-    if name in _FROM_REPORT:
-        return getattr(importlib.import_module("llmlab.report"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_FROM_REPORT))
+# The report card is built on these metrics' rules but imports none of this package, so it can
+# be offered here under scikit-learn's module without an import circle.
+from llmlab.report import DIRECTIONS, THRESHOLDS, ReportCard, ReportRow, report_card
+from llmlab.validation import AVERAGES
 
 __all__ = [
     "AVERAGES",

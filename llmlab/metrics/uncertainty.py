@@ -12,7 +12,7 @@ far it could move on another sample of the same size:
   on the same samples?
 
 Intervals are computed by resampling the samples with replacement ``n_resamples`` times
-(vectorised for the usual metrics, see :mod:`llmlab.metrics.resampling`), and are reproducible
+(vectorised for the usual metrics, see :mod:`llmlab.resampling`), and are reproducible
 with ``random_state``. Results follow scipy's ``bootstrap``: ``.low``, ``.high`` (also as
 ``.confidence_interval``), ``.standard_error`` and ``.bootstrap_distribution``.
 """
@@ -26,7 +26,7 @@ import numpy as np
 from scipy import stats as _stats
 from sklearn import metrics as _skm
 
-from llmlab.metrics import resampling as _bs
+from llmlab import resampling as _bs
 from llmlab.metrics import classification as _cls
 from llmlab.validation import check_1d, check_option, check_targets, renamed_keywords
 

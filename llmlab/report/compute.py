@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from llmlab.metrics import resampling as _bs
-from llmlab.metrics.validation import check_prf_options, check_scores, check_targets
+from llmlab import resampling as _bs
+from llmlab.validation import check_prf_options, check_scores, check_targets
 from llmlab.report.card import plain
 from llmlab.report.registry import METRICS, REGISTRY, Data
 

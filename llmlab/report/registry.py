@@ -5,7 +5,7 @@ row, so that computing, judging and presenting read the same table:
 
 * the function that computes it, named as in scikit-learn (``sklearn.metrics.precision_score``)
   and the inputs it takes;
-* its bootstrap kernel (:mod:`llmlab.metrics.resampling`), for the row's interval;
+* its bootstrap kernel (:mod:`llmlab.resampling`), for the row's interval;
 * its undefined-value rule: when the value is 0/0 for this data, and why;
 * its row specification (:class:`RowSpec`): direction, unit, rule text, chance level, caveat.
 
@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 from sklearn import metrics as _skm
 
-from llmlab.metrics import resampling as _bs
+from llmlab import resampling as _bs
 from llmlab.report.card import plain
 
 __all__ = ["DIRECTIONS", "METRICS", "REGISTRY", "ROWS", "SPECS", "TEMPLATE_FIELDS", "Data",
