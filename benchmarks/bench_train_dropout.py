@@ -23,8 +23,8 @@ def main(argv=None) -> int:
     import torch
     from transformers import AutoModelForCausalLM
 
-    from llmlab.training.configs import get_spec, make_config
-    from llmlab.training.train import add_training_dropout, train_step
+    from training.configs import get_spec, make_config
+    from training.train import add_training_dropout, train_step
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="tiny-mistral")

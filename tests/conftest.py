@@ -51,7 +51,7 @@ def sample_training_data():
     on, 10 for validation, and ten labelled spam messages."""
     from pydoc_data.topics import topics
 
-    from llmlab.training.train import TrainingData
+    from training.train import TrainingData
 
     texts = [t for _, t in sorted(topics.items())]
     spam = [("WIN a free prize now! call 0800 123", "spam"), ("see you at lunch tomorrow", "ham")]

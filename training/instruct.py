@@ -117,15 +117,15 @@ def instruct_documents(tokenizer, data, *, n_docs_questions: int, n_plain_docs: 
                        spam_repeats: int = 1, seed: int = 0) -> tuple[list, list]:
     """The stage's training documents as token id lists, and their texts (for byte counts).
 
-    ``data`` is a :class:`llmlab.training.train.TrainingData`. Chat documents are rendered
+    ``data`` is a :class:`training.train.TrainingData`. Chat documents are rendered
     with the tokenizer's chat template (which must be :data:`CHAT_TEMPLATE`); plain ones are
     ``<s> text </s>`` as in the earlier stages.
     """
-    from llmlab.training.train import encode_documents
+    from training.train import encode_documents
 
     if getattr(tokenizer, "chat_template", None) != CHAT_TEMPLATE:
         raise ValueError("the instruct stage needs the tokenizer's chat_template set to "
-                         "llmlab.training.instruct.CHAT_TEMPLATE")
+                         "training.instruct.CHAT_TEMPLATE")
     records = [{"text": t, "source": s}
                for t, s in zip(data.docs_train, data.docs_train_sources or [])]
     if not records:

@@ -19,7 +19,7 @@ The recipe, in order:
    the embeddings and to each attention and MLP output while training
    (``add_training_dropout``); the saved model has none.
 5. Every ``eval_every`` steps the validation loss is measured; the best checkpoint is saved.
-6. An instruct stage (a spec with ``instruct``, :mod:`llmlab.training.instruct`) starts from
+6. An instruct stage (a spec with ``instruct``, :mod:`training.instruct`) starts from
    its base model, sets the tokenizer's chat template, trains on chat conversations plus
    some plain documentation, and picks the checkpoint on documentation and labelling
    conversations together.
@@ -219,8 +219,8 @@ def train_model(
     from transformers import AutoModelForCausalLM, GenerationConfig
     from transformers.utils import logging as hf_logging
 
-    from llmlab.training.configs import make_config
-    from llmlab.training.tokenizer import train_tokenizer
+    from training.configs import make_config
+    from training.tokenizer import train_tokenizer
 
     hf_logging.disable_progress_bar()
     t_start = time.time()
@@ -261,7 +261,7 @@ def train_model(
     else:
         tokenizer = train_tokenizer(tok_texts, spec.vocab_size)
     if spec.instruct:
-        from llmlab.training import instruct
+        from training import instruct
 
         tokenizer.chat_template = instruct.CHAT_TEMPLATE
         docs_ids, texts = instruct.instruct_documents(
