@@ -223,7 +223,7 @@ def test_card_says_when_the_checkpoint_predates_the_purge(tmp_path):
     assert f"{purged['validation']['documents']} documents out of the validation" in note
     assert f"{purged['test']['documents']} out of the test split" in note
     # A model selected on today's validation split gets no note, nor does a corpus never purged.
-    from training.train import encode_documents, pack
+    from training.sequences import encode_documents, pack
 
     tokenizer = llmlab.load_tokenizer("tiny-llama")
     today = pack(encode_documents(tokenizer, load_docs("validation")), 512)

@@ -41,7 +41,7 @@ from pathlib import Path
 
 from training.configs import BUNDLED, SPECS, get_spec, stages
 
-DEFAULT_OUT = Path(__file__).resolve().parent.parent / "models"
+DEFAULT_OUT = Path(__file__).resolve().parent.parent / "llmlab" / "models"
 
 
 def _recorded_steps(out: Path, name: str) -> list | None:

@@ -446,7 +446,7 @@ def _purge_note(folder: Path, summ: dict, docs_card: dict) -> str:
     from transformers import AutoTokenizer
 
     from llmlab.datasets import load_docs
-    from training.train import validation_sequences
+    from training.sequences import validation_sequences
 
     spec = summ["spec"]
     val = validation_sequences(AutoTokenizer.from_pretrained(folder), load_docs("validation"),

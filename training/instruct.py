@@ -36,6 +36,7 @@ from __future__ import annotations
 import random
 
 from llmlab.prompts import SPAM_CHAT_MESSAGES, encode_rendered_chat
+from training.sequences import encode_documents
 
 __all__ = ["CHAT_TEMPLATE", "SPAM_QUESTIONS", "docs_conversations", "instruct_documents",
            "render", "spam_conversations", "validation_documents"]
@@ -121,8 +122,6 @@ def instruct_documents(tokenizer, data, *, n_docs_questions: int, n_plain_docs: 
     with the tokenizer's chat template (which must be :data:`CHAT_TEMPLATE`); plain ones are
     ``<s> text </s>`` as in the earlier stages.
     """
-    from training.train import encode_documents
-
     if getattr(tokenizer, "chat_template", None) != CHAT_TEMPLATE:
         raise ValueError("the instruct stage needs the tokenizer's chat_template set to "
                          "training.instruct.CHAT_TEMPLATE")
