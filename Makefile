@@ -1,5 +1,7 @@
 # The two commands of the README:  make lab  and  make test.
 # Every target is idempotent: .venv is created and filled only when missing or stale.
+# .venv gets llmlab (editable) with its [course] extra (JupyterLab, nbgrader) and [test] tools;
+# the library alone (pip install .) needs neither.
 
 PYTHON ?= python3
 VENV ?= .venv
