@@ -62,8 +62,8 @@ def test_course_helpers_are_not_library_api():
     import llmlab
 
     assert "checks" not in llmlab.__all__ and "course" not in llmlab.__all__
-    code = ("import sys, llmlab; "
-            "print(sorted(m for m in sys.modules if m.startswith(('llmlab.course', 'llmlab.checks'))))")
+    code = ("import sys, llmlab; print(sorted(m for m in sys.modules "
+            "if m.startswith(('llmlab.course', 'llmlab.checks'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
     import pkgutil
