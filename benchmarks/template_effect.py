@@ -18,6 +18,11 @@ The same comparison is in the model's card. Run:
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
+
+# The training recipe (training/) lives in the repository, next to this folder, not in llmlab.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def main(argv=None):
