@@ -10,7 +10,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's tools/
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: tools/, training/
 from locks import run_alone, shared  # noqa: E402  (tests/locks.py)
 
 from tools.grading import THREAD_VARIABLES, share_of_cores  # noqa: E402

@@ -157,8 +157,8 @@ def test_report_runs_from_the_installed_wheel(venv, tmp_path):
     assert course_imported == "False"
     # a sample of the test splits keeps it short; the code path is the full report's
     proc = _timed("llmlab report", lambda: _run(
-        [venv / "bin" / "llmlab", "report", "--model", "tiny-llama", "--max-docs", "10",
-         "--max-messages", "100", "--n-resamples", "999", "--quiet"],
+        [venv / "bin" / "llmlab", "report", "--model", "tiny-llama", "--max-docs", "5",
+         "--max-messages", "100", "--n-resamples", "199", "--quiet"],
         timeout=900, env=env, cwd=tmp_path))
     out = proc.stdout
     assert "Report card: tiny-llama (100 samples, positive class 'spam')" in out, out[-2000:]
