@@ -1,5 +1,7 @@
 # The two commands of the README:  make lab  and  make test.
 # Every target is idempotent: .venv is created and filled only when missing or stale.
+# .venv gets llmlab (editable) with its [course] extra (JupyterLab, nbgrader) and [test] tools;
+# the library alone (pip install .) needs neither.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -26,7 +28,7 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(if $(TORCH_INDEX),$(PY) -m pip install --quiet --extra-index-url $(TORCH_INDEX) torch==2.13.0)
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[course,test]'
 	@touch $(STAMP)
 
 install: $(STAMP)

@@ -27,7 +27,7 @@ def main(argv=None):
     import llmlab
     from llmlab.datasets import load_docs, load_spam
     from llmlab.scoring import Request, score_requests
-    from llmlab.training.export_gguf import export_gguf
+    from llmlab.export_gguf import export_gguf
     from test_llamacpp import start_server, stop_server
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -14,7 +14,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
+from pathlib import Path
+
+# The training recipe (training/) lives in the repository, next to this folder, not in llmlab.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -23,8 +28,8 @@ def main(argv=None) -> int:
     import torch
     from transformers import AutoModelForCausalLM
 
-    from llmlab.training.configs import get_spec, make_config
-    from llmlab.training.train import add_training_dropout, train_step
+    from training.configs import get_spec, make_config
+    from training.train import add_training_dropout, train_step
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="tiny-mistral")

@@ -2,7 +2,7 @@
 
 The bundled instruct model (``tiny-llama-instruct``) was fine-tuned on conversations in its
 own chat template (``<|user|>`` / ``<|assistant|>`` turns). The same messages are classified
-three ways with the same model and labels (``llmlab.training.evaluate.template_ways``):
+three ways with the same model and labels (``training.evaluate.template_ways``):
 
 * chat, its own template: ``llmlab.prompts.SPAM_CHAT_MESSAGES`` rendered by the tokenizer's
   chat template, the label as the assistant's bare answer;
@@ -18,11 +18,16 @@ The same comparison is in the model's card. Run:
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
+
+# The training recipe (training/) lives in the repository, next to this folder, not in llmlab.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def main(argv=None):
     import llmlab
-    from llmlab.training.evaluate import template_effect, template_ways
+    from training.evaluate import template_effect, template_ways
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="tiny-llama-instruct",

@@ -11,7 +11,7 @@ The public API, re-exported here::
 Importing llmlab has no side effects: nothing is downloaded or loaded until asked for.
 """
 
-from llmlab import checks, datasets, metrics, plots, tasks
+from llmlab import datasets, metrics, plots, tasks
 from llmlab.backends.server import connect
 from llmlab.classify import ClassificationResult, classify
 from llmlab.loaders import (
@@ -28,7 +28,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "__version__",
-    "checks",
     "datasets",
     "metrics",
     "plots",

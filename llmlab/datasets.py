@@ -7,10 +7,10 @@ and in :func:`data_card`.
 
 * :func:`load_docs` -- real technical prose: Python's own documentation (validation and test
   splits are Python docs only), plus numpy / scipy / scikit-learn / matplotlib docstrings in
-  the training split. Built by :mod:`llmlab.training.corpus`.
+  the training split. Built by :mod:`training.corpus`.
 * :func:`load_spam` -- **synthetic** SMS-style messages labelled ``"ham"`` or ``"spam"``
   (about 13 % spam), with a rare-class test variant (about 2 % spam). Built by
-  :mod:`llmlab.training.spam_data`.
+  :mod:`training.spam_data`.
 """
 
 from __future__ import annotations
@@ -133,7 +133,7 @@ def load_spam(split: str, *, variant: str = "natural") -> tuple[list[str], list[
     """Load one split of the synthetic SMS spam set.
 
     The messages are **synthetic**: generated from templates by
-    :mod:`llmlab.training.spam_data`, not collected from real people.
+    :mod:`training.spam_data`, not collected from real people.
 
     Parameters
     ----------
@@ -212,7 +212,7 @@ def data_card() -> dict:
     return card
 
 
-# Bundled task sets, built from the held-out docs by llmlab.training.tasks_data
+# Bundled task sets, built from the held-out docs by training.tasks_data
 
 def _read_jsonl(name: str) -> list[dict]:
     text = _data_file("tasks", name).read_text(encoding="utf-8")

@@ -1,6 +1,6 @@
 """Evaluate a loaded model on the bundled held-out splits: one function for every caller.
 
-``llmlab report`` (:mod:`llmlab.cli`) and the model cards (:mod:`llmlab.training.evaluate`)
+``llmlab report`` (:mod:`llmlab.cli`) and the model cards (:mod:`training.evaluate`)
 both call :func:`evaluate`, so the figures a card records are the ones the library computes:
 perplexity and bits per byte on the docs test split (sliding windows, :func:`llmlab.perplexity`)
 and label-likelihood spam classification on the spam test split(s) (:func:`llmlab.classify`,

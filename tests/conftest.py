@@ -10,7 +10,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's tools/
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: tools/, training/
 from locks import run_alone, shared  # noqa: E402  (tests/locks.py)
 
 from tools.grading import THREAD_VARIABLES, share_of_cores  # noqa: E402
@@ -51,7 +51,7 @@ def sample_training_data():
     on, 10 for validation, and ten labelled spam messages."""
     from pydoc_data.topics import topics
 
-    from llmlab.training.train import TrainingData
+    from training.train import TrainingData
 
     texts = [t for _, t in sorted(topics.items())]
     spam = [("WIN a free prize now! call 0800 123", "spam"), ("see you at lunch tomorrow", "ham")]

@@ -54,12 +54,20 @@ def test_torch_comes_from_the_cpu_only_index():
     assert str(torch[0].specifier).split("+")[0] == str(torch_pin.specifier)
 
 
-def test_binder_installs_every_runtime_dependency():
+def test_binder_installs_every_runtime_and_course_dependency():
+    # The library's dependencies and the [course] extra (JupyterLab, nbgrader), same versions.
     reqs, _ = _requirements()
-    names = {r.name.lower() for r in reqs}
-    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    missing = {Requirement(d).name.lower() for d in deps} - names
+    given = {r.name.lower(): r.specifier for r in reqs}
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = [Requirement(d) for d in
+              project["dependencies"] + project["optional-dependencies"]["course"]]
+    missing = {r.name.lower() for r in wanted} - set(given)
     assert not missing, f"binder/requirements.txt lacks {missing}"
+    differ = {r.name: (str(given[r.name.lower()]), str(r.specifier)) for r in wanted
+              if r.name != "torch" and given[r.name.lower()] != r.specifier}
+    assert not differ, f"binder/requirements.txt and pyproject.toml differ: {differ}"
+    assert {"jupyterlab", "nbgrader"} <= {Requirement(d).name for d in
+                                          project["optional-dependencies"]["course"]}
     assert "pip install --no-deps" in (BINDER / "postBuild").read_text()
 
 

@@ -3,7 +3,7 @@ that quantization needs, and their model cards' figures reproduce.
 
 Figures are recomputed here with llmlab itself on the full held-out splits (the docs test
 split is 83 KB, the spam test split 1,000 messages: seconds for these models) and compared
-with ``eval_results.json``, which ``python -m llmlab.training.evaluate`` wrote with the same
+with ``eval_results.json``, which ``python -m training.evaluate`` wrote with the same
 library. Quantized runs use a fixed sample of documents, and compare with float32 on that
 same sample.
 """
@@ -111,7 +111,7 @@ def measured(loaded):
 def test_recorded_figures_reproduce(measured, name):
     """The cards' figures were measured by an earlier, independent scoring loop; the one
     evaluation function must give them again."""
-    from llmlab.training.evaluate import docs_figures
+    from training.evaluate import docs_figures
 
     recorded = _results(name)
     ev = measured[name]
@@ -144,7 +144,7 @@ def test_docs_bits_per_byte_target(measured):
 
 
 def test_xz_baseline_reproduces_and_models_beat_it():
-    from llmlab.training.xz_baseline import xz_bits_per_byte
+    from training.xz_baseline import xz_bits_per_byte
 
     xz = xz_bits_per_byte(load_docs("train"), load_docs("test"))
     for name in MODELS:
@@ -160,7 +160,7 @@ def test_recorded_training_chain_matches_configs(name):
     ``--reproduce`` rebuilds a model from configs.py and the recorded step counts, so a recipe
     edited after the shipped run would silently rebuild something else.
     """
-    from llmlab.training.configs import get_spec, lineage
+    from training.configs import get_spec, lineage
 
     summary = json.loads((Path(llmlab.resolve_model_path(name)) / "training_summary.json")
                          .read_text())
@@ -197,7 +197,7 @@ def test_model_card_is_up_to_date(tmp_path, name):
     """Regenerating the card from the shipped results gives the shipped card (nothing stale)."""
     import shutil
 
-    from llmlab.training.evaluate import write_model_card
+    from training.evaluate import write_model_card
 
     src = Path(llmlab.resolve_model_path(name))
     dst = tmp_path / name
@@ -211,7 +211,7 @@ def test_model_card_is_up_to_date(tmp_path, name):
 
 def test_card_says_when_the_checkpoint_predates_the_purge(tmp_path):
     from llmlab.datasets import data_card
-    from llmlab.training.evaluate import _purge_note
+    from training.evaluate import _purge_note
 
     folder = Path(llmlab.resolve_model_path("tiny-llama"))
     summary = json.loads((folder / "training_summary.json").read_text())
@@ -223,7 +223,7 @@ def test_card_says_when_the_checkpoint_predates_the_purge(tmp_path):
     assert f"{purged['validation']['documents']} documents out of the validation" in note
     assert f"{purged['test']['documents']} out of the test split" in note
     # A model selected on today's validation split gets no note, nor does a corpus never purged.
-    from llmlab.training.train import encode_documents, pack
+    from training.sequences import encode_documents, pack
 
     tokenizer = llmlab.load_tokenizer("tiny-llama")
     today = pack(encode_documents(tokenizer, load_docs("validation")), 512)

@@ -1,4 +1,4 @@
-"""llmlab.checks: hints for learners, None when the value passes."""
+"""llmlab.course.checks: hints for learners, None when the value passes."""
 
 import math
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from llmlab import checks
+from llmlab.course import checks
 
 
 @pytest.mark.parametrize(
@@ -52,3 +52,21 @@ def test_passing_values_return_none():
     assert checks.check_sequence([1, 2, 3], length=3, of=int) is None
     assert checks.check_matrix(np.eye(2), shape=(2, 2), total=2) is None
     assert checks.check_text("a reasoned answer here", min_words=3) is None
+
+
+def test_course_helpers_are_not_library_api():
+    """The hints belong to the course: ``import llmlab`` neither exports nor imports them."""
+    import subprocess
+    import sys
+
+    import llmlab
+
+    assert "checks" not in llmlab.__all__ and "course" not in llmlab.__all__
+    code = ("import sys, llmlab; print(sorted(m for m in sys.modules "
+            "if m.startswith(('llmlab.course', 'llmlab.checks'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    import pkgutil
+
+    top = {m.name for m in pkgutil.iter_modules(llmlab.__path__)}
+    assert "course" in top and "checks" not in top

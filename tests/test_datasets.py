@@ -15,7 +15,7 @@ from importlib import resources
 import pytest
 
 from llmlab import datasets
-from llmlab.training.xz_baseline import xz_bits_per_byte
+from training.xz_baseline import xz_bits_per_byte
 
 DOCS_SPLITS = ("train", "validation", "test")
 
@@ -131,12 +131,12 @@ def test_containment_check_catches_a_section_of_a_longer_text():
 
 
 def test_docs_no_eval_text_is_contained_in_training_text(docs):
-    # The builder's purge (llmlab.training.corpus, step 5) uses the same 0.8 threshold.
+    # The builder's purge (training.corpus, step 5) uses the same 0.8 threshold.
     assert _max_containment(docs) < 0.8
 
 
 def test_corpus_purge_drops_contained_texts_and_keeps_order():
-    from llmlab.training.corpus import drop_contained, shingles
+    from training.corpus import drop_contained, shingles
 
     train = " ".join(f"alpha{i}" for i in range(300))
     pool = shingles(train)
@@ -260,7 +260,7 @@ def test_load_spam_rare_only_for_test(split):
 def test_corpus_repurge_rewrites_eval_splits_and_is_idempotent(tmp_path):
     import lzma
 
-    from llmlab.training.corpus import repurge
+    from training.corpus import repurge
 
     def write(name, docs):
         payload = "".join(json.dumps(d) + "\n" for d in docs).encode()

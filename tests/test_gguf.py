@@ -16,7 +16,7 @@ from conftest import SAMPLE_TEXT
 import llmlab
 from llmlab import loaders
 from llmlab.gguf import GGUFError, check_loadable, find_gguf, read_gguf_header
-from llmlab.training import export_gguf as export
+from llmlab import export_gguf as export
 
 ODD_TEXTS = SAMPLE_TEXT + [
     "",
@@ -324,7 +324,7 @@ def test_an_instruct_model_keeps_its_chat_template_in_gguf(tmp_path):
     and a base model's file must not get one."""
     import gguf
 
-    from llmlab.training.instruct import CHAT_TEMPLATE
+    from training.instruct import CHAT_TEMPLATE
 
     from llmlab.prompts import render_prompts
 

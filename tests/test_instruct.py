@@ -17,9 +17,9 @@ from conftest import sample_training_data
 
 import llmlab
 from llmlab.prompts import CHATML_TEMPLATE, SPAM_CHAT_MESSAGES, SPAM_TEMPLATE
-from llmlab.training import instruct
-from llmlab.training.configs import get_spec, lineage, stages
-from llmlab.training.train import train_model
+from training import instruct
+from training.configs import get_spec, lineage, stages
+from training.train import train_model
 
 NAME = "tiny-llama-instruct"
 slow = pytest.mark.slow
@@ -126,7 +126,7 @@ def test_instruct_spec_rules_and_lineage():
 
 
 def test_cli_refuses_an_instruct_build_without_its_base(tmp_path, capsys):
-    from llmlab.training import __main__ as cli
+    from training import __main__ as cli
 
     with pytest.raises(SystemExit):
         cli.build(["--model", NAME, "--steps", "1", "--out", str(tmp_path), "--no-evaluate"])
@@ -150,7 +150,7 @@ def test_bundled_instruct_model_has_its_template_and_base_tokenizer():
 @slow
 def test_template_effect_reproduces_and_is_real():
     """The card's three-way comparison, measured again on the whole spam test split."""
-    from llmlab.training.evaluate import template_effect, template_ways
+    from training.evaluate import template_effect, template_ways
 
     model, tok = llmlab.load_model(NAME), llmlab.load_tokenizer(NAME)
     texts, y_true = llmlab.datasets.load_spam("test")

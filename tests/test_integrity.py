@@ -132,7 +132,8 @@ def test_ordinary_code_is_not_flagged(source):
 @pytest.mark.parametrize("source,reason", [
     ("str = bytes", "rebinds the built-in `str`"),
     ("def isinstance(a, b):\n    return True", "rebinds the built-in `isinstance`"),
-    ("from llmlab import checks\nchecks.check_choice = print", "assigns into `llmlab.checks`"),
+    ("from llmlab.course import checks\nchecks.check_choice = print",
+     "assigns into `llmlab.course.checks`"),
     ("import numpy as np\nnp.isclose = lambda *a: True", "assigns into `numpy`"),
     ("import builtins\nsetattr(builtins, 'len', None)", "assigns into `builtins`"),
     ("import sys\ndel sys.modules['math']", "deletes into `sys.modules`"),

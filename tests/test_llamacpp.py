@@ -36,7 +36,7 @@ MODEL = "tiny-llama"
 
 @pytest.fixture(scope="module")
 def ggufs(tmp_path_factory):
-    from llmlab.training.export_gguf import export_gguf
+    from llmlab.export_gguf import export_gguf
 
     out = tmp_path_factory.mktemp("gguf")
     return {kind: str(export_gguf(MODEL, out, kind=kind)) for kind in ("f32", "q8_0")}

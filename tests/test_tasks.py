@@ -31,7 +31,7 @@ from llmlab.tasks import (
     summarize,
     token_f1,
 )
-from llmlab.training import tasks_data
+from training import tasks_data
 
 TASK_DIR = resources.files("llmlab").joinpath("data", "tasks")
 

@@ -1,4 +1,4 @@
-"""Smoke tests of the training recipe (llmlab.training) and checks of the bundled models."""
+"""Smoke tests of the training recipe (training/) and checks of the bundled models."""
 
 from __future__ import annotations
 
@@ -19,8 +19,9 @@ import itertools
 from conftest import sample_training_data
 
 from llmlab.perplexity import plan_windows
-from llmlab.training.configs import BUNDLED, SPECS, get_spec, make_config
-from llmlab.training.train import lr_factor, pack, train_model
+from training.configs import BUNDLED, SPECS, get_spec, make_config
+from training.sequences import pack
+from training.train import lr_factor, train_model
 
 MODELS = Path(__file__).resolve().parent.parent / "llmlab" / "models"
 
@@ -99,7 +100,7 @@ def test_bad_dropout_is_rejected():
 def test_training_dropout_acts_in_train_mode_only(name):
     from transformers import AutoModelForCausalLM
 
-    from llmlab.training.train import add_training_dropout
+    from training.train import add_training_dropout
 
     spec = get_spec(name)
     torch.manual_seed(0)
@@ -182,7 +183,7 @@ def test_bundled_model_folder(name):
 def test_second_stage_starts_from_first(tmp_path):
     from dataclasses import replace
 
-    from llmlab.training.configs import stages
+    from training.configs import stages
 
     spec = replace(get_spec("micro-mistral"), continuation={"peak_lr": 1e-3, "seed": 7})
     first, second = stages(spec)
@@ -207,9 +208,9 @@ def test_cli_builds_every_stage_and_reproduce_replays_them(tmp_path, monkeypatch
     """``build`` chains the stages; ``--reproduce`` reads their step counts back and rebuilds."""
     from dataclasses import replace
 
-    import llmlab.training.train as train_mod
-    from llmlab.training import __main__ as cli
-    from llmlab.training import configs
+    import training.train as train_mod
+    from training import __main__ as cli
+    from training import configs
     from safetensors.torch import load_file
 
     spec = replace(configs.SPECS["micro-llama"],
@@ -248,3 +249,34 @@ def test_cli_builds_every_stage_and_reproduce_replays_them(tmp_path, monkeypatch
     with pytest.raises(SystemExit):  # a recorded chain of another length is refused
         monkeypatch.setitem(configs.SPECS, "micro-llama", replace(spec, continuation={}))
         cli.build(["--model", "micro-llama", "--reproduce", "--out", str(out), "--no-evaluate"])
+
+
+def test_cli_writes_into_the_package_models_folder():
+    """The recipe lives outside the package; by default it still builds into llmlab/models."""
+    import llmlab
+    from training import __main__ as cli
+
+    assert cli.DEFAULT_OUT == Path(llmlab.__file__).resolve().parent / "models"
+    assert (cli.DEFAULT_OUT / "tiny-llama" / "config.json").is_file()
+
+
+def test_recipe_modules_import_no_circle():
+    """Every import between the recipe's modules, deferred ones included, forms no cycle."""
+    import ast
+    import graphlib
+
+    root = Path(__file__).resolve().parent.parent / "training"
+    graph = {}
+    for path in root.glob("*.py"):
+        name = "training" if path.stem == "__init__" else f"training.{path.stem}"
+        deps = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("training"):
+                deps.add(node.module)
+                if node.module == "training":
+                    deps |= {f"training.{a.name}" for a in node.names}
+            elif isinstance(node, ast.Import):
+                deps |= {a.name for a in node.names if a.name.startswith("training")}
+        graph[name] = deps - {name}
+    assert graph["training.train"] >= {"training.instruct", "training.sequences"}
+    tuple(graphlib.TopologicalSorter(graph).static_order())  # CycleError on a circle

@@ -366,7 +366,7 @@ _MCQ_ANSWER = re.compile(r"^(answer_\w+)\s*=\s*['\"][A-Za-z]['\"]", re.M)
 # The issue's attack: strings equal to everything, numbers equal to everything, and the
 # visible check helpers patched to pass whatever they are given.
 _FAKE_VALUES = '''\
-import llmlab.checks
+import llmlab.course.checks
 class _Key(str):
     def __eq__(self, other): return True
     def __ne__(self, other): return False
@@ -381,8 +381,8 @@ class _Num(float):
     def __sub__(self, other): return 0.0
     def __rsub__(self, other): return 0.0
     def __truediv__(self, other): return 1.0
-for _name in llmlab.checks.__all__:
-    setattr(llmlab.checks, _name, lambda *a, **k: None)
+for _name in llmlab.course.checks.__all__:
+    setattr(llmlab.course.checks, _name, lambda *a, **k: None)
 '''
 # An object that claims, through a `__class__` property, to be a str (isinstance believes it).
 _SPOOFED_CLASS = '''\
@@ -500,9 +500,9 @@ def adversarial_submissions(solution, release):
 
         nb = fresh()
         patch = (
-            "import builtins, llmlab.checks\n"
-            "for _name in llmlab.checks.__all__:\n"
-            "    setattr(llmlab.checks, _name, lambda *a, **k: True)\n"
+            "import builtins, llmlab.course.checks\n"
+            "for _name in llmlab.course.checks.__all__:\n"
+            "    setattr(llmlab.course.checks, _name, lambda *a, **k: True)\n"
             "builtins.AssertionError = type('AssertionError', (Exception,), {})\n"
             "import sys\n"
             "sys.excepthook = lambda *a: None\n"
@@ -513,7 +513,7 @@ def adversarial_submissions(solution, release):
         for i, _ in mcqs:
             nb.cells[i].source = wrong_choice_source(solution.cells[i].source)
             expected[grade_cell_after(solution, i)[1]] = 0.0
-        subs["monkeypatch"] = (nb, expected, "assigns into `llmlab.checks`")
+        subs["monkeypatch"] = (nb, expected, "assigns into `llmlab.course.checks`")
 
         # every answer an object equal to everything (the issue's attack), helpers patched
         nb = fresh()

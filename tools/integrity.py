@@ -11,8 +11,8 @@ source, and this check looks for it:
 * comparison or identity dunders defined or assigned (``__eq__``, ``__ne__``, ``__hash__``,
   ``__class__``, ``__instancecheck__``, ``__float__``, ...): an object equal to everything;
 * assignments (``x.attr = ...``, ``setattr``, ``del``, item assignment) into ``builtins``,
-  ``llmlab`` (its ``checks`` above all), ``numpy``, ``math``, ``sys``, ``operator``, ``torch``,
-  ``nbgrader`` or the IPython shell (``get_ipython().showtraceback = ...``);
+  ``llmlab`` (its ``course.checks`` above all), ``numpy``, ``math``, ``sys``, ``operator``,
+  ``torch``, ``nbgrader`` or the IPython shell (``get_ipython().showtraceback = ...``);
 * built-in names rebound at the top level (``str = ...``, ``def isinstance(...)``);
 * ``exec`` / ``eval`` / ``compile`` / ``__import__`` (code this check cannot read);
 * reading the course's test, source or grading files (a path naming ``solutions``,
@@ -112,8 +112,8 @@ class _Visitor(ast.NodeVisitor):
             self.reasons.append(reason)
 
     def _dotted(self, node):
-        """``llmlab.checks`` for ``checks`` imported from llmlab, ``numpy.linalg`` for
-        ``np.linalg``; None when the expression is not a plain dotted name."""
+        """``llmlab.course.checks`` for ``checks`` imported from llmlab.course,
+        ``numpy.linalg`` for ``np.linalg``; None when the expression is not a plain dotted name."""
         if isinstance(node, ast.Name):
             return self.aliases.get(node.id, node.id)
         if isinstance(node, ast.Attribute):

@@ -157,7 +157,7 @@ def _load_llamacpp(name_or_path, quantization, dtype, device, n_ctx):
     if not os.path.isfile(path):
         raise ValueError(
             f"backend='llama.cpp' runs a GGUF file; {name_or_path!r} is a Hugging Face model "
-            f"({path}). Export one with python -m llmlab.training.export_gguf, or use "
+            f"({path}). Export one with `python -m llmlab.export_gguf`, or use "
             f"backend='transformers'"
         )
     for name, value, allowed in (("quantization", quantization, None), ("dtype", dtype, None),

@@ -36,6 +36,7 @@ from __future__ import annotations
 import random
 
 from llmlab.prompts import SPAM_CHAT_MESSAGES, encode_rendered_chat
+from training.sequences import encode_documents
 
 __all__ = ["CHAT_TEMPLATE", "SPAM_QUESTIONS", "docs_conversations", "instruct_documents",
            "render", "spam_conversations", "validation_documents"]
@@ -117,15 +118,13 @@ def instruct_documents(tokenizer, data, *, n_docs_questions: int, n_plain_docs: 
                        spam_repeats: int = 1, seed: int = 0) -> tuple[list, list]:
     """The stage's training documents as token id lists, and their texts (for byte counts).
 
-    ``data`` is a :class:`llmlab.training.train.TrainingData`. Chat documents are rendered
+    ``data`` is a :class:`training.train.TrainingData`. Chat documents are rendered
     with the tokenizer's chat template (which must be :data:`CHAT_TEMPLATE`); plain ones are
     ``<s> text </s>`` as in the earlier stages.
     """
-    from llmlab.training.train import encode_documents
-
     if getattr(tokenizer, "chat_template", None) != CHAT_TEMPLATE:
         raise ValueError("the instruct stage needs the tokenizer's chat_template set to "
-                         "llmlab.training.instruct.CHAT_TEMPLATE")
+                         "training.instruct.CHAT_TEMPLATE")
     records = [{"text": t, "source": s}
                for t, s in zip(data.docs_train, data.docs_train_sources or [])]
     if not records:

@@ -1,4 +1,4 @@
-"""Command line: ``python -m llmlab.training build --model NAME|all`` (a name of ``configs.SPECS``).
+"""Command line: ``python -m training build --model NAME|all`` (a name of ``configs.SPECS``).
 
 Examples
 --------
@@ -8,18 +8,18 @@ a new data order and more Python documentation in the mix (tiny-llama and tiny-m
 three each). Rebuild both with the step counts recorded in each model's
 ``training_summary.json`` (a chain of ``previous_stage`` entries)::
 
-    python -m llmlab.training build --model all --reproduce
+    python -m training build --model all --reproduce
 
 The instruct variant, ``tiny-llama-instruct``, is one more stage on top of the bundled
 ``tiny-llama`` (which must be in ``--out``): chat conversations in its chat template
-(``llmlab.training.instruct``). ``--model all`` builds it after the base models::
+(``training.instruct``). ``--model all`` builds it after the base models::
 
-    python -m llmlab.training build --model tiny-llama-instruct --reproduce --threads 1
+    python -m training build --model tiny-llama-instruct --reproduce --threads 1
 
 Train on a wall-clock budget instead (each stage's step count is planned from the measured
 throughput)::
 
-    python -m llmlab.training build --model tiny-llama --minutes 40 --threads 1
+    python -m training build --model tiny-llama --minutes 40 --threads 1
 
 Both bundled models were trained one stage at a time on one thread each, often with another
 training run on the second core (each stage's time and throughput are in its model card).
@@ -39,9 +39,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from llmlab.training.configs import BUNDLED, SPECS, get_spec, stages
+from training.configs import BUNDLED, SPECS, get_spec, stages
 
-DEFAULT_OUT = Path(__file__).resolve().parent.parent / "models"
+DEFAULT_OUT = Path(__file__).resolve().parent.parent / "llmlab" / "models"
 
 
 def _recorded_steps(out: Path, name: str) -> list | None:
@@ -58,7 +58,7 @@ def _recorded_steps(out: Path, name: str) -> list | None:
 
 def build(argv=None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m llmlab.training build", description="Train bundled model(s)."
+        prog="python -m training build", description="Train bundled model(s)."
     )
     parser.add_argument("--model", required=True, choices=[*SPECS, "all"],
                         help="which model to train ('all' = the bundled ones, one after another)")
@@ -79,7 +79,7 @@ def build(argv=None) -> int:
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-    from llmlab.training.train import load_training_data, train_model
+    from training.train import load_training_data, train_model
 
     data = load_training_data()
     names = list(BUNDLED) if args.model == "all" else [args.model]
@@ -116,7 +116,7 @@ def build(argv=None) -> int:
                     "train_seconds", "tokens_per_second")}), flush=True)
                 init = folder
         if not args.no_evaluate:
-            from llmlab.training.evaluate import evaluate_folder, write_model_card
+            from training.evaluate import evaluate_folder, write_model_card
 
             results = evaluate_folder(target, threads=args.threads, progress=True)
             write_model_card(target, results)

@@ -31,7 +31,7 @@ spam).
 
 Run it with::
 
-    python -m llmlab.training.spam_data --out llmlab/data
+    python -m training.spam_data --out llmlab/data
 """
 
 from __future__ import annotations
@@ -506,7 +506,7 @@ def build(out_dir: str | Path, *, seed: int = SEED, log=print) -> dict:
         "name": "llmlab synthetic SMS spam set",
         "synthetic": True,
         "licence": "MIT (same as llmlab); generated, contains no real messages",
-        "built_with": {"script": "llmlab/training/spam_data.py", "seed": seed,
+        "built_with": {"script": "training/spam_data.py", "seed": seed,
                        "python": sys.version.split()[0]},
         "recipe": {"split_sizes": SPLITS, "spam_rate": SPAM_RATE, "rare_test_spam": RARE_SPAM,
                    "noise": NOISE, "dedupe": "exact, on lower-cased whitespace-squeezed text",

@@ -9,7 +9,7 @@ it.
 
 Run it with::
 
-    python -m llmlab.training.xz_baseline
+    python -m training.xz_baseline
 
 Texts are joined with a blank line (``"\\n\\n"``) before compressing. LZMA's dictionary at
 preset 9 is 64 MiB, larger than the training split, so the whole training text is in reach.
@@ -56,7 +56,7 @@ def xz_bits_per_byte(train_texts: list[str], test_texts: list[str]) -> float:
 
     Examples
     --------
-    >>> from llmlab.training.xz_baseline import xz_bits_per_byte
+    >>> from training.xz_baseline import xz_bits_per_byte
     >>> train = ["the cat sat on the mat"] * 50
     >>> bpb_seen = xz_bits_per_byte(train, ["the cat sat on the mat"] * 5)
     >>> bpb_new = xz_bits_per_byte(train, ["qzx vwk jpl fhg brt dmn"] * 5)

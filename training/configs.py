@@ -52,7 +52,7 @@ class ModelSpec:
     #: and tokenizer (a fresh warmup + cosine, a new data order, more Python documentation in
     #: the mix), or a list of such dicts for several. Empty: one stage only.
     continuation: dict | list = field(default_factory=dict)
-    #: An instruct stage (``llmlab.training.instruct``): ``{"base": <bundled model>,
+    #: An instruct stage (``training.instruct``): ``{"base": <bundled model>,
     #: "docs_questions": n, "plain_docs": m}``. The stage starts from the base model's
     #: weights and tokenizer, gives the tokenizer the chat template and trains on chat
     #: conversations (plus ``m`` plain documents). Empty: a pretraining stage.

@@ -30,7 +30,7 @@ pair is left out when its body or its summary shares any :data:`NGRAM`-word n-gr
 Deterministic: a :class:`random.Random` seeded with ``f"{SEED}:{split}"`` makes every choice,
 and two builds give byte-identical files. Run it with::
 
-    python -m llmlab.training.tasks_data --out llmlab/data/tasks
+    python -m training.tasks_data --out llmlab/data/tasks
 
 The provenance note is ``llmlab/data/tasks/README.md``; ``manifest.json`` holds the counts and
 the SHA-256 of every file.
@@ -304,7 +304,7 @@ def build(out_dir: str | Path, *, seed: int = SEED, log=print) -> dict:
         "source": "llmlab docs corpus, validation and test splits (Python 3.11.7 docs)",
         "licence": "PSF-2.0 (Python Software Foundation License), like the source texts",
         "built_with": {
-            "script": "llmlab/training/tasks_data.py",
+            "script": "training/tasks_data.py",
             "seed": seed,
             "python": ".".join(map(str, sys.version_info[:3])),
         },

@@ -14,7 +14,7 @@ function ``llmlab report`` runs, so a card and a report can never disagree):
 
 Run it with::
 
-    python -m llmlab.training.evaluate --model llmlab/models/tiny-llama [--write-card]
+    python -m training.evaluate --model llmlab/models/tiny-llama [--write-card]
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def evaluate_folder(folder, *, threads=None, progress=False, spam_variants=("nat
                                                      progress=progress)
     results["docs_test"] = docs_figures(ev.perplexity)
     try:
-        from llmlab.training.xz_baseline import xz_bits_per_byte
+        from training.xz_baseline import xz_bits_per_byte
 
         results["docs_test"]["xz_bits_per_byte"] = xz_bits_per_byte(
             load_docs("train"), load_docs("test"))
@@ -238,7 +238,7 @@ def write_model_card(folder, results=None) -> Path:
                  f"last stage in the table below). Everything else is {ins['base']}'s: a tiny\n"
                  f"**{arch}** trained from scratch for the llmlab course")
         chat_data = f"""
-**The instruct stage** (the last one; `llmlab.training.instruct`) trains on conversations
+**The instruct stage** (the last one; `training.instruct`) trains on conversations
 written with the chat template below, each its own sequence: every spam train message as a
 labelling conversation (one of three phrasings of the question, the label as the whole
 answer; {ins['spam_conversations']:,} conversations), {ins['docs_questions']:,} questions about
@@ -385,8 +385,8 @@ Do not use it for anything but learning how to evaluate models.
 ## Reproduce
 
 ```bash
-HF_HUB_OFFLINE=1 python -m llmlab.training build --model {name} --reproduce --threads {chain[-1]['threads']}
-HF_HUB_OFFLINE=1 python -m llmlab.training.evaluate --model llmlab/models/{name} --write-card
+HF_HUB_OFFLINE=1 python -m training build --model {name} --reproduce --threads {chain[-1]['threads']}
+HF_HUB_OFFLINE=1 python -m training.evaluate --model llmlab/models/{name} --write-card
 ```
 
 `--reproduce` replays the recorded step counts ({' + '.join(str(c['steps_run']) for c in chain)})
@@ -427,7 +427,7 @@ expected calibration error of the spam probability, `llmlab.metrics`):
 *Plain prompt* is the pretraining format `Message: {{text}}\\nLabel:` with `" spam"`/`" ham"`.
 *Wrong template* renders the chat messages with ChatML (`<|im_start|>user ... <|im_end|>`,
 `llmlab.prompts.CHATML_TEMPLATE`), as happens when a GGUF file or a tokenizer carries another
-model family's template. Measured by `python -m llmlab.training.evaluate` (this card) and
+model family's template. Measured by `python -m training.evaluate` (this card) and
 `benchmarks/template_effect.py`.
 """
 
@@ -436,7 +436,7 @@ def _purge_note(folder: Path, summ: dict, docs_card: dict) -> str:
     """A sentence for a model whose checkpoint was chosen before the containment purge.
 
     The corpus builder drops evaluation documents contained in the training text (step 5 of
-    ``llmlab.training.corpus``). A model trained before that purge recorded a validation size
+    ``training.corpus``). A model trained before that purge recorded a validation size
     that today's validation split no longer gives; the card then says so.
     """
     purged = (docs_card.get("dedupe") or {}).get("eval_texts_dropped_as_contained") or {}
@@ -446,7 +446,7 @@ def _purge_note(folder: Path, summ: dict, docs_card: dict) -> str:
     from transformers import AutoTokenizer
 
     from llmlab.datasets import load_docs
-    from llmlab.training.train import validation_sequences
+    from training.sequences import validation_sequences
 
     spec = summ["spec"]
     val = validation_sequences(AutoTokenizer.from_pretrained(folder), load_docs("validation"),
@@ -519,7 +519,7 @@ def _training_table(chain) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m llmlab.training.evaluate",
+    parser = argparse.ArgumentParser(prog="python -m training.evaluate",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", required=True, type=Path, help="model folder")
     parser.add_argument("--threads", type=int, default=None)

@@ -19,7 +19,7 @@ The recipe, in order:
    the embeddings and to each attention and MLP output while training
    (``add_training_dropout``); the saved model has none.
 5. Every ``eval_every`` steps the validation loss is measured; the best checkpoint is saved.
-6. An instruct stage (a spec with ``instruct``, :mod:`llmlab.training.instruct`) starts from
+6. An instruct stage (a spec with ``instruct``, :mod:`training.instruct`) starts from
    its base model, sets the tokenizer's chat template, trains on chat conversations plus
    some plain documentation, and picks the checkpoint on documentation and labelling
    conversations together.
@@ -35,6 +35,9 @@ import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from training import instruct
+from training.sequences import encode_documents, pack, validation_sequences
 
 __all__ = [
     "TrainingData", "add_training_dropout", "build_texts", "load_training_data", "pack",
@@ -88,32 +91,6 @@ def build_texts(data: TrainingData, *, spam_oversample: int = 1, python_oversamp
         docs += python * (int(python_oversample) - 1)
     labelled = [format_labelled(t, y) for t, y in zip(data.spam_train_texts, data.spam_train_labels)]
     return docs + labelled * int(spam_oversample)
-
-
-def encode_documents(tokenizer, texts) -> list:
-    """Encode each text as ``[<s>, ..., </s>]`` (a list of id lists)."""
-    eos = tokenizer.eos_token_id
-    backend = tokenizer.backend_tokenizer
-    out = []
-    for i in range(0, len(texts), 1024):
-        encs = backend.encode_batch(list(texts[i : i + 1024]), add_special_tokens=True)
-        out.extend(e.ids + [eos] for e in encs)
-    return out
-
-
-def pack(docs_ids, seq_len: int, *, offset: int = 0):
-    """Concatenate id lists and cut them into a ``(n, seq_len)`` LongTensor (tail dropped)."""
-    import torch
-
-    flat = torch.tensor([i for d in docs_ids for i in d], dtype=torch.long)
-    flat = flat[offset:]
-    n = flat.numel() // seq_len
-    return flat[: n * seq_len].view(n, seq_len)
-
-
-def validation_sequences(tokenizer, texts, seq_len: int, max_sequences: int):
-    """The fixed validation batch: ``texts`` encoded, packed, the first ``max_sequences`` rows."""
-    return pack(encode_documents(tokenizer, texts), seq_len)[:max_sequences]
 
 
 def seed_everything(seed: int) -> None:
@@ -219,8 +196,8 @@ def train_model(
     from transformers import AutoModelForCausalLM, GenerationConfig
     from transformers.utils import logging as hf_logging
 
-    from llmlab.training.configs import make_config
-    from llmlab.training.tokenizer import train_tokenizer
+    from training.configs import make_config
+    from training.tokenizer import train_tokenizer
 
     hf_logging.disable_progress_bar()
     t_start = time.time()
@@ -261,8 +238,6 @@ def train_model(
     else:
         tokenizer = train_tokenizer(tok_texts, spec.vocab_size)
     if spec.instruct:
-        from llmlab.training import instruct
-
         tokenizer.chat_template = instruct.CHAT_TEMPLATE
         docs_ids, texts = instruct.instruct_documents(
             tokenizer, data, n_docs_questions=spec.instruct["docs_questions"],

@@ -37,7 +37,7 @@ Recipe (all of it deterministic for a given set of installed packages and ``--se
 
 Run it with::
 
-    python -m llmlab.training.corpus --out llmlab/data
+    python -m training.corpus --out llmlab/data
 
 The frozen files, not this script, are what the course uses: they make evaluation independent
 of the Python version and package versions installed on a learner's machine.
@@ -530,7 +530,7 @@ def build(out_dir: str | Path, *, seed: int = SEED, log=print) -> dict:
     versions = _versions()
     manifest: dict = {
         "name": "llmlab docs corpus",
-        "built_with": {"python": versions["python"], "script": "llmlab/training/corpus.py",
+        "built_with": {"python": versions["python"], "script": "training/corpus.py",
                        "seed": seed},
         "sources": {g: dict(SOURCES[g], version=versions[g]) for g in SOURCES},
         "recipe": {

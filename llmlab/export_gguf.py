@@ -17,7 +17,7 @@ with the ``gguf`` package's :class:`gguf.GGUFWriter`, the way llama.cpp's
 
 Run it as a module::
 
-    python -m llmlab.training.export_gguf --model tiny-llama --type f32 --type q8_0 --out DIR
+    python -m llmlab.export_gguf --model tiny-llama --type f32 --type q8_0 --out DIR
 
 It prints the file sizes and, with ``--check`` (the default), the round trip measured on the
 files just written: the number of texts of the whole docs test split and spam test split whose
@@ -155,7 +155,7 @@ def export_gguf(model="tiny-llama", out_dir=".", *, kind="f32", name=None):
 
     Examples
     --------
-    >>> from llmlab.training.export_gguf import export_gguf
+    >>> from llmlab.export_gguf import export_gguf
     >>> path = export_gguf("tiny-llama", "/tmp/gguf", kind="q8_0")  # doctest: +SKIP
     >>> path.name  # doctest: +SKIP
     'tiny-llama-q8_0.gguf'
@@ -164,7 +164,7 @@ def export_gguf(model="tiny-llama", out_dir=".", *, kind="f32", name=None):
     import numpy as np
     import torch
 
-    from ..loaders import load_model, load_tokenizer, resolve_model_path
+    from llmlab.loaders import load_model, load_tokenizer, resolve_model_path
 
     _check_type(kind)
     folder = Path(resolve_model_path(model))
@@ -195,7 +195,7 @@ def export_gguf(model="tiny-llama", out_dir=".", *, kind="f32", name=None):
 
     writer = gguf.GGUFWriter(str(path), "llama")
     writer.add_name(name)
-    writer.add_description(f"{name} exported by llmlab.training.export_gguf ({kind})")
+    writer.add_description(f"{name} exported by llmlab.export_gguf ({kind})")
     writer.add_context_length(config.max_position_embeddings)
     writer.add_embedding_length(config.hidden_size)
     writer.add_block_count(config.num_hidden_layers)
@@ -325,9 +325,9 @@ def check_round_trip(model, paths, *, out=None):
         ``{"tokenizer_mismatches": {split: n}, "perplexity": {"safetensors": p, kind: p},
         "rel_diff_f32": r, "ratio_to_f32": {kind: r}}``.
     """
-    from .. import datasets
-    from ..loaders import load_model, load_tokenizer
-    from ..perplexity import perplexity
+    from llmlab import datasets
+    from llmlab.loaders import load_model, load_tokenizer
+    from llmlab.perplexity import perplexity
 
     out = out or sys.stdout
     reference = load_tokenizer(model)
@@ -368,9 +368,9 @@ def check_round_trip(model, paths, *, out=None):
 
 
 def main(argv=None):
-    """Command line: ``python -m llmlab.training.export_gguf --model NAME --type T --out DIR``."""
+    """Command line: ``python -m llmlab.export_gguf --model NAME --type T --out DIR``."""
     parser = argparse.ArgumentParser(
-        prog="python -m llmlab.training.export_gguf",
+        prog="python -m llmlab.export_gguf",
         description="Write GGUF files of a bundled model and measure the round trip.",
     )
     parser.add_argument("--model", default="tiny-llama", help="bundled model name or folder")
