@@ -161,7 +161,6 @@ def export_gguf(model="tiny-llama", out_dir=".", *, kind="f32", name=None):
     'tiny-llama-q8_0.gguf'
     """
     import gguf
-    import numpy as np
     import torch
 
     from llmlab.loaders import load_model, load_tokenizer, resolve_model_path
@@ -186,14 +185,32 @@ def export_gguf(model="tiny-llama", out_dir=".", *, kind="f32", name=None):
     tokens, types, merges = _tokenizer_tables(tokenizer)
     if len(tokens) != config.vocab_size:
         raise ValueError(f"tokenizer has {len(tokens)} tokens, the model {config.vocab_size}")
+    writer = gguf.GGUFWriter(str(path), "llama")
+    _write_hparams(writer, config, name=name, kind=kind)
+    _write_tokenizer(writer, tokenizer, tokens, types, merges)
+    state = {k: v.detach().to(torch.float32).numpy() for k, v in hf_model.state_dict().items()}
+    _write_tensors(writer, _gguf_tensors(state, config), qtype)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path
+
+
+def _head_dims(config):
     n_head, n_kv = config.num_attention_heads, config.num_key_value_heads
     head_dim = getattr(config, "head_dim", None) or config.hidden_size // n_head
+    return n_head, n_kv, head_dim
+
+
+def _write_hparams(writer, config, *, name, kind):
+    import gguf
+
+    n_head, n_kv, head_dim = _head_dims(config)
     rope = getattr(config, "rope_parameters", None) or {}
     if rope.get("rope_type", "default") != "default":
         raise ValueError(f"rope_type={rope.get('rope_type')!r} is not exported; only 'default'")
     theta = rope.get("rope_theta", getattr(config, "rope_theta", 10000.0))
-
-    writer = gguf.GGUFWriter(str(path), "llama")
     writer.add_name(name)
     writer.add_description(f"{name} exported by llmlab.export_gguf ({kind})")
     writer.add_context_length(config.max_position_embeddings)
@@ -212,6 +229,8 @@ def export_gguf(model="tiny-llama", out_dir=".", *, kind="f32", name=None):
     if kind != "f32":
         writer.add_quantization_version(gguf.GGML_QUANT_VERSION)
 
+
+def _write_tokenizer(writer, tokenizer, tokens, types, merges):
     writer.add_tokenizer_model("gpt2")
     writer.add_tokenizer_pre("gpt-2")
     writer.add_token_list(tokens)
@@ -232,22 +251,27 @@ def export_gguf(model="tiny-llama", out_dir=".", *, kind="f32", name=None):
         writer.add_chat_template(tokenizer.chat_template)
     writer.add_add_eos_token(add_eos)
 
-    state = {k: v.detach().to(torch.float32).numpy() for k, v in hf_model.state_dict().items()}
-    tied = bool(getattr(config, "tie_word_embeddings", False))
-    renames = {
-        "input_layernorm": "attn_norm",
-        "self_attn.q_proj": "attn_q",
-        "self_attn.k_proj": "attn_k",
-        "self_attn.v_proj": "attn_v",
-        "self_attn.o_proj": "attn_output",
-        "post_attention_layernorm": "ffn_norm",
-        "mlp.gate_proj": "ffn_gate",
-        "mlp.up_proj": "ffn_up",
-        "mlp.down_proj": "ffn_down",
-    }
+
+# Hugging Face Llama module names -> llama.cpp's tensor names, per layer.
+_RENAMES = {
+    "input_layernorm": "attn_norm",
+    "self_attn.q_proj": "attn_q",
+    "self_attn.k_proj": "attn_k",
+    "self_attn.v_proj": "attn_v",
+    "self_attn.o_proj": "attn_output",
+    "post_attention_layernorm": "ffn_norm",
+    "mlp.gate_proj": "ffn_gate",
+    "mlp.up_proj": "ffn_up",
+    "mlp.down_proj": "ffn_down",
+}
+
+
+def _gguf_tensors(state, config):
+    """(GGUF name, float32 array) in llama.cpp's order; q and k rows permuted to its rope."""
+    n_head, n_kv, _ = _head_dims(config)
     tensors = [("token_embd.weight", state["model.embed_tokens.weight"])]
     for i in range(config.num_hidden_layers):
-        for hf, gg in renames.items():
+        for hf, gg in _RENAMES.items():
             w = state[f"model.layers.{i}.{hf}.weight"]
             if gg == "attn_q":
                 w = _permute(w, n_head, n_head)
@@ -255,8 +279,14 @@ def export_gguf(model="tiny-llama", out_dir=".", *, kind="f32", name=None):
                 w = _permute(w, n_head, n_kv)
             tensors.append((f"blk.{i}.{gg}.weight", w))
     tensors.append(("output_norm.weight", state["model.norm.weight"]))
-    if not tied:
+    if not getattr(config, "tie_word_embeddings", False):
         tensors.append(("output.weight", state["lm_head.weight"]))
+    return tensors
+
+
+def _write_tensors(writer, tensors, qtype):
+    import gguf
+    import numpy as np
 
     for tensor_name, w in tensors:
         w = np.ascontiguousarray(w, dtype=np.float32)
@@ -268,12 +298,6 @@ def export_gguf(model="tiny-llama", out_dir=".", *, kind="f32", name=None):
                 f"{tensor_name} has rows of {w.shape[-1]} values, not a multiple of {_Q8_0_BLOCK}"
             )
         writer.add_tensor(tensor_name, gguf.quants.quantize(w, qtype), raw_dtype=qtype)
-
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
-    return path
 
 
 def quantize_with_llamacpp(f32_path, out_path, kind="q4_K_M"):
