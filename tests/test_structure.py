@@ -29,11 +29,6 @@ MAX_MODULE_LINES = 500  # a module has fewer
 MAX_FUNCTION_LINES = 80  # a function has at most this many
 EXEMPT_FUNCTIONS = {"train_model"}
 
-# Known violations in files other refactors are changing; the lead empties this after merging
-# them. An entry that no longer matches a violation fails test_pending_is_current.
-PENDING = {
-}
-
 _NOT_CODE = {
     tokenize.COMMENT,
     tokenize.NL,
@@ -255,14 +250,7 @@ def llmlab_violations():
 @pytest.mark.parametrize("check", sorted(CHECKS))
 def test_llmlab(llmlab_violations, check):
     found = llmlab_violations[check]
-    new = {key: why for key, why in found.items() if key not in PENDING}
-    assert not new, "\n".join(f"{key}\n    {why}" for key, why in sorted(new.items()))
-
-
-def test_pending_is_current(llmlab_violations):
-    found = set().union(*llmlab_violations.values())
-    stale = PENDING - found
-    assert not stale, f"fixed: remove from PENDING in {__file__}: {sorted(stale)}"
+    assert not found, "\n".join(f"{key}\n    {why}" for key, why in sorted(found.items()))
 
 
 # --- the checks can fail ---------------------------------------------------------------------
