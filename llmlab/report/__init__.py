@@ -11,7 +11,7 @@ function, its bootstrap kernel, its undefined-value rule and its row specificati
 3. :func:`~llmlab.report.present.present`: rows, rule texts, caveats and flags as a
    :class:`ReportCard` (:mod:`llmlab.report.card`), printable as text, CSV, JSON and HTML.
 
-Verdicts use :data:`THRESHOLDS` (the seed lesson's lines, which a caller may override) and each
+Verdicts use :data:`THRESHOLDS` (rules of thumb, which a caller should replace with the use case's floors) and each
 threshold is printed with the caveat it needs. A card computed from labels (or scores) also
 shows each metric's bootstrap confidence interval (reproducible with ``random_state``), and
 then the verdict uses the interval, not the point: "good" or "bad" only when the whole

@@ -319,8 +319,8 @@ METRICS: tuple[Metric, ...] = (
         kernel=_label_kernel("balanced_accuracy_score")),
     Metric(RowSpec(
         "precision", "higher", "fraction", None,
-        "Of the samples predicted {pos}, the share that truly is; the seed gives no 'bad' "
-        "line, judge it together with recall."),
+        "Of the samples predicted {pos}, the share that truly is; no rule of thumb sets a "
+        "'bad' line; judge it together with recall."),
         "y_pred", _skm.precision_score, _NAN, True, _label_kernel("precision_score"),
         _never_predicted),
     Metric(RowSpec(

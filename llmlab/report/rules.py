@@ -1,6 +1,6 @@
 """Step 2 of a report card: every rule that turns a value into a verdict.
 
-:data:`THRESHOLDS` holds the seed lesson's lines. :func:`verdict` judges a value and
+:data:`THRESHOLDS` holds the rules of thumb the course quotes. :func:`verdict` judges a value and
 :func:`interval_verdict` a whole confidence interval against them; :func:`chance_verdict`
 judges an interval against a chance level, :func:`pr_balance_verdict` precision and recall
 together, and :func:`judge` applies all of them (and the card's flags) to what
@@ -45,7 +45,7 @@ class Verdict(str, Enum):
         return repr(self.value)
 
 
-#: The thresholds of the course's seed lesson, used by :func:`llmlab.report.report_card`.
+#: Rules of thumb the course quotes (and teaches the limits of), used by :func:`llmlab.report.report_card`.
 #:
 #: A value strictly below ``good_below`` (strictly above ``good_above``) is "good", strictly
 #: above ``bad_above`` (strictly below ``bad_below``) is "bad", anything else is
