@@ -246,10 +246,10 @@ def worker_main(folder: str, threads: int, max_length: int) -> None:
     print(REPLY + json.dumps(info), flush=True)
     for line in sys.stdin:
         lm.batch_size_per_gpu = int(json.loads(line)["batch_size"])
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         loglik = lm.loglikelihood_rolling(requests, disable_tqdm=True)
-        seconds = time.perf_counter() - t0
-        print(REPLY + json.dumps({"seconds": seconds, "loglik": loglik}), flush=True)
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+        print(REPLY + json.dumps({"seconds": seconds, "cpu": cpu, "loglik": loglik}), flush=True)
 
 
 # --- the comparison ----------------------------------------------------------------------------
@@ -258,10 +258,10 @@ def worker_main(folder: str, threads: int, max_length: int) -> None:
 def time_llmlab(model, tokenizer, texts, *, max_length: int, batch_size: int):
     import llmlab
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     res = llmlab.perplexity(model, tokenizer, texts, max_length=max_length,
                             batch_size=batch_size)
-    return time.perf_counter() - t0, res
+    return time.perf_counter() - t0, time.process_time() - c0, res
 
 
 def agreement(res, loglik, lm_tokens) -> dict:
@@ -285,6 +285,7 @@ def agreement(res, loglik, lm_tokens) -> dict:
 def measure(model, tokenizer, texts, worker, args) -> dict:
     """Interleaved timings: per round llmlab and each lm-eval batch size, order alternating."""
     times = {"llmlab": []} | {f"lm-eval bs={b}": [] for b in args.lm_eval_batch_sizes}
+    cpu_times = {job: [] for job in times}
     checks = []
     for round_ in range(args.repeats):
         jobs = list(times)
@@ -292,17 +293,19 @@ def measure(model, tokenizer, texts, worker, args) -> dict:
             jobs.reverse()
         for job in jobs:
             if job == "llmlab":
-                seconds, res = time_llmlab(model, tokenizer, texts, max_length=args.max_length,
+                seconds, cpu, res = time_llmlab(model, tokenizer, texts, max_length=args.max_length,
                                            batch_size=args.batch_size)
                 ours = res
             else:
                 reply = worker.run(int(job.split("=")[1]))
-                seconds = reply["seconds"]
+                seconds, cpu = reply["seconds"], reply["cpu"]
                 checks.append(reply["loglik"])
             times[job].append(seconds)
-            print(f"  round {round_ + 1}: {job:<14} {seconds:7.2f} s", flush=True)
+            cpu_times[job].append(cpu)
+            print(f"  round {round_ + 1}: {job:<14} {seconds:7.2f} s  (CPU {cpu:7.2f} s)",
+                  flush=True)
     agree = [agreement(ours, loglik, worker.hello["tokens"]) for loglik in checks]
-    return {"times": times, "agreement": max(agree, key=lambda a: a["relative"]),
+    return {"times": times, "cpu_times": cpu_times, "agreement": max(agree, key=lambda a: a["relative"]),
             "n_tokens": ours.n_tokens}
 
 
@@ -322,9 +325,14 @@ def report(result, worker, args) -> float:
           f"{agree['relative']:.2e}, largest per-document difference {agree['max_doc']:.2e}")
     if not agree["relative"] < TOLERANCE:
         raise AssertionError(f"the two disagree beyond {TOLERANCE:g} relative: not comparable")
-    print(f"\nmedian of {args.repeats} runs ({args.docs} documents):")
-    for job, seconds in medians.items():
-        print(f"  {job:<14} {seconds:7.2f} s")
+    cpu = {job: statistics.median(t) for job, t in result["cpu_times"].items()}
+    print(f"\nmedian of {args.repeats} runs ({args.docs} documents; load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the end):")
+    for job in medians:
+        vs = "" if job == "llmlab" else (
+            f"   lm-eval / llmlab {medians[job] / medians['llmlab']:.2f}x "
+            f"(CPU {cpu[job] / cpu['llmlab']:.2f}x)")
+        print(f"  {job:<14} {medians[job]:7.2f} s  (CPU {cpu[job]:7.2f} s){vs}")
     best = min((j for j in medians if j != "llmlab"), key=medians.get)
     ratio = medians[best] / medians["llmlab"]
     print(f"ratio lm-eval / llmlab = {ratio:.2f}x (against {best}, lm-eval's fastest here)")
@@ -360,6 +368,8 @@ def main(argv=None) -> float:
     python = lm_eval_venv(args.venv)
     model, tokenizer = llmlab.load_model(str(folder)), llmlab.load_tokenizer(str(folder))
     texts = pick_documents(tokenizer, args.docs, args.max_length)
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the start",
+          flush=True)
     worker = LmEvalWorker(python, folder, texts, threads=args.threads,
                           max_length=args.max_length, log=CACHE / "bench-lm-eval-worker.log")
     try:
