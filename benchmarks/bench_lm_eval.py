@@ -196,10 +196,12 @@ class LmEvalWorker:
         env.update(thread_env(threads), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
                    HF_DATASETS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
         self.log = log
+        # Held open for the worker's life, closed in close().
+        self.log_file = log.open("w")
         self.proc = subprocess.Popen(
             [str(python), __file__, "--worker", str(folder), "--threads", str(threads),
              "--max-length", str(max_length)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=open(log, "w"), text=True,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log_file, text=True,
             env=env,
         )
         self.hello = self.ask({"texts": list(texts)})
@@ -219,6 +221,7 @@ class LmEvalWorker:
     def close(self):
         self.proc.stdin.close()
         self.proc.wait(timeout=60)
+        self.log_file.close()
 
 
 def worker_main(folder: str, threads: int, max_length: int) -> None:
@@ -328,11 +331,11 @@ def report(result, worker, args) -> float:
     cpu = {job: statistics.median(t) for job, t in result["cpu_times"].items()}
     print(f"\nmedian of {args.repeats} runs ({args.docs} documents; load average "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the end):")
-    for job in medians:
+    for job, wall in medians.items():
         vs = "" if job == "llmlab" else (
-            f"   lm-eval / llmlab {medians[job] / medians['llmlab']:.2f}x "
+            f"   lm-eval / llmlab {wall / medians['llmlab']:.2f}x "
             f"(CPU {cpu[job] / cpu['llmlab']:.2f}x)")
-        print(f"  {job:<14} {medians[job]:7.2f} s  (CPU {cpu[job]:7.2f} s){vs}")
+        print(f"  {job:<14} {wall:7.2f} s  (CPU {cpu[job]:7.2f} s){vs}")
     best = min((j for j in medians if j != "llmlab"), key=medians.get)
     ratio = medians[best] / medians["llmlab"]
     print(f"ratio lm-eval / llmlab = {ratio:.2f}x (against {best}, lm-eval's fastest here)")
