@@ -178,8 +178,8 @@ def _torch_threads_restored():
 #   Makefile passes --no-loadscope-reorder: pytest-xdist would otherwise hand out the files
 #   with the most tests first, and the hub's term, in a file of four tests, came last).
 FIRST_FILES = ["test_benchmarks.py", "test_course.py", "test_hub.py", "test_bundled_models.py",
-               "test_gguf.py", "test_instructors.py", "test_llamacpp.py", "test_browser.py",
-               "test_instruct.py"]
+               "test_gguf.py", "test_instructors.py", "test_llamacpp.py", "test_wheel.py",
+               "test_browser.py", "test_instruct.py", "test_bench_lm_eval.py"]
 
 
 _made_lock_folder = []
