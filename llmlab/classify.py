@@ -24,10 +24,13 @@ Two options fix what a zero-shot label-likelihood classifier gets wrong (both of
 from __future__ import annotations
 
 import numbers
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
+from llmlab._numeric import softmax
+from llmlab.backends import as_backend
 from llmlab.metrics.calibration import contextual_calibration
 from llmlab.prompts import (
     CHAT_LABEL_TEMPLATE,
@@ -38,7 +41,8 @@ from llmlab.prompts import (
     is_chat,
     render_prompts,
 )
-from llmlab.scoring import check_batch_size, check_texts, continuation_requests, score_requests
+from llmlab.scoring import continuation_requests, score_requests
+from llmlab.validation import check_positive_int, check_texts
 
 __all__ = ["ClassificationResult", "classify"]
 
@@ -52,7 +56,7 @@ class ClassificationResult:
     labels : tuple of str
         The candidate labels, in the order of the columns of ``label_logprobs``.
     positive : str
-        The positive label.
+        The positive label (also read as ``pos_label``).
     label_logprobs : ndarray of shape (n_texts, n_labels)
         Summed log-probability of each label's continuation given the prompt, in nats.
     y_score : ndarray of shape (n_texts,)
@@ -77,20 +81,25 @@ class ClassificationResult:
     content_free_logprobs: np.ndarray | None = None
 
     @property
+    def pos_label(self) -> str:
+        """The positive label (scikit-learn's name for it)."""
+        return self.positive
+
+    @property
     def probabilities(self) -> np.ndarray:
         """Per-label probabilities, normalised over ``labels`` (rows sum to 1).
 
         With contextual calibration, the calibrated ones (what ``y_score`` is made of).
         """
         if self.content_free_logprobs is None:
-            return _softmax(self.label_logprobs)
+            return softmax(self.label_logprobs)
         return contextual_calibration(self.label_logprobs, self.content_free_logprobs)[0]
 
     @property
     def raw_probabilities(self) -> np.ndarray:
         """Per-label probabilities from the label log-likelihoods alone (rows sum to 1), with
         no contextual calibration: what ``probabilities`` is without ``content_free``."""
-        return _softmax(self.label_logprobs)
+        return softmax(self.label_logprobs)
 
     @property
     def content_free_probabilities(self) -> np.ndarray | None:
@@ -108,13 +117,6 @@ class ClassificationResult:
         return [self.positive if s >= threshold else negative for s in self.y_score]
 
 
-def _softmax(x):
-    x = np.asarray(x, dtype=np.float64)
-    z = x - x.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
-
-
 def _check_threshold(threshold):
     if (
         isinstance(threshold, bool)
@@ -124,7 +126,7 @@ def _check_threshold(threshold):
         raise ValueError(f"threshold={threshold!r} must be a number between 0 and 1")
 
 
-def _check_args(texts, labels, positive, template, label_template):
+def _check_args(texts, labels, pos_label, template, label_template):
     texts = check_texts(texts, what="classify")
     if isinstance(labels, str):
         raise TypeError(f"labels must be a sequence of label strings, got the string {labels!r}")
@@ -136,8 +138,8 @@ def _check_args(texts, labels, positive, template, label_template):
     for lab in labels:
         if not isinstance(lab, str) or not lab.strip():
             raise ValueError(f"labels={labels!r}: each label must be a non-empty string")
-    if positive not in labels:
-        raise ValueError(f"positive={positive!r} is not one of labels={labels!r}")
+    if pos_label not in labels:
+        raise ValueError(f"pos_label={pos_label!r} is not one of labels={labels!r}")
     check_template(template)
     if "{label}" not in label_template:
         raise ValueError(f"label_template={label_template!r} must contain {{label}}")
@@ -150,26 +152,29 @@ def classify(
     texts,
     *,
     labels=SPAM_LABELS,
-    positive="spam",
+    pos_label="spam",
     template=SPAM_TEMPLATE,
     label_template=None,
     threshold=0.5,
     content_free=None,
     batch_size=16,
     progress=False,
+    positive=None,
 ):
     """Classify texts by the likelihood a causal LM gives each label after a prompt.
 
     Parameters
     ----------
-    model, tokenizer
-        A loaded causal LM and its tokenizer. Neither is modified.
+    model : transformers causal LM or llmlab.backends.Backend
+        A loaded model, a llama.cpp model or a served model. Not modified.
+    tokenizer : transformers tokenizer
+        Its tokenizer (may be None for a backend that has its own).
     texts : str or list of str
         The messages to classify.
     labels : sequence of str, default=("ham", "spam")
         Candidate labels.
-    positive : str, default="spam"
-        The label whose probability is ``y_score``.
+    pos_label : str, default="spam"
+        The label whose probability is ``y_score`` (scikit-learn's name).
     template : str or list of dict, default="Message: {text}\\nLabel:"
         The prompt; the bundled models were trained with this one. For an instruct model,
         chat messages such as ``[{"role": "user", "content": "Spam or ham?\\n{text}"}]``:
@@ -193,6 +198,8 @@ def classify(
         Sequences per forward pass (speed and memory only).
     progress : bool, default=False
         Show a tqdm progress bar.
+    positive : str, optional
+        Deprecated name of ``pos_label`` (a FutureWarning; removed in the next release).
 
     Returns
     -------
@@ -208,13 +215,20 @@ def classify(
     >>> out.y_pred  # doctest: +SKIP
     ['spam']
     """
+    if positive is not None:
+        warnings.warn("classify(positive=...) is deprecated and will be removed in the next "
+                      "release; use pos_label=... (scikit-learn's name)", FutureWarning,
+                      stacklevel=2)
+        pos_label = positive
     if label_template is None:
         label_template = CHAT_LABEL_TEMPLATE if is_chat(template) else LABEL_TEMPLATE
-    texts, labels = _check_args(texts, labels, positive, template, label_template)
+    texts, labels = _check_args(texts, labels, pos_label, template, label_template)
     _check_threshold(threshold)
-    check_batch_size(batch_size)
+    check_positive_int("batch_size", batch_size)
     content_free = _check_content_free(content_free)
 
+    backend = as_backend(model, tokenizer)
+    tokenizer = backend.require_tokenizer("classify")
     prompts = render_prompts(tokenizer, template, [*texts, *content_free])
     conts = tokenizer(
         [label_template.format(label=lab) for lab in labels], add_special_tokens=False
@@ -225,27 +239,25 @@ def classify(
     # One request per text with every label as a continuation: the prompt runs once, and
     # single-token labels are all read off its last position.
     requests = continuation_requests(prompts, [conts] * len(prompts))
-    scored = score_requests(
-        model, requests, batch_size=batch_size, progress=progress, desc="classify",
-        tokenizer=tokenizer,
-    )
+    scored = score_requests(backend, requests, batch_size=batch_size, progress=progress,
+                            desc="classify")
     scores = np.array([[float(lp.sum()) for lp in row] for row in scored], dtype=np.float64)
     scores, cf_scores = scores[: len(texts)], scores[len(texts):]
 
     if content_free:
         probs = contextual_calibration(scores, cf_scores)[0]
     else:
-        probs = _softmax(scores)
-    pos = labels.index(positive)
+        probs = softmax(scores)
+    pos = labels.index(pos_label)
     y_score = probs[:, pos]
     if len(labels) == 2:
         negative = labels[1 - pos]
-        y_pred = [positive if s >= threshold else negative for s in y_score]
+        y_pred = [pos_label if s >= threshold else negative for s in y_score]
     else:
         y_pred = [labels[k] for k in probs.argmax(axis=1)]
     return ClassificationResult(
         labels=labels,
-        positive=positive,
+        positive=pos_label,
         label_logprobs=scores,
         y_score=y_score,
         y_pred=y_pred,

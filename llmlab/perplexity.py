@@ -25,14 +25,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from llmlab.backends import as_backend
 from llmlab.scoring import (
-    check_batch_size,
-    check_texts,
     model_context_length,
     plan_windows,
     rolling_requests,
     score_requests,
 )
+from llmlab.validation import check_positive_int, check_texts
 
 __all__ = ["PerplexityResult", "perplexity", "plan_windows", "tokenize_texts"]
 
@@ -157,10 +157,12 @@ def perplexity(
 
     Parameters
     ----------
-    model : transformers.PreTrainedModel or llmlab.scoring.Backend
-        A causal LM, already loaded (any dtype, quantized or not). It is not modified.
+    model : transformers.PreTrainedModel or llmlab.backends.Backend
+        A causal LM, already loaded (any dtype, quantized or not), a llama.cpp model or a
+        served model. It is not modified.
     tokenizer : transformers tokenizer
-        Its tokenizer; texts are encoded with its special tokens (BOS first).
+        Its tokenizer; texts are encoded with its special tokens (BOS first). May be None
+        for a backend that has its own.
     texts : str or list of str
         The texts to score. Each needs at least two tokens (the first is context only).
     max_length : int, optional
@@ -190,10 +192,11 @@ def perplexity(
     1.5
     """
     texts = check_texts(texts)
-    max_length, stride = _check_window(model, max_length, stride)
-    check_batch_size(batch_size)
+    backend = as_backend(model, tokenizer)
+    max_length, stride = _check_window(backend, max_length, stride)
+    check_positive_int("batch_size", batch_size)
 
-    token_ids = tokenize_texts(tokenizer, texts)
+    token_ids = tokenize_texts(backend.require_tokenizer("perplexity"), texts)
     for i, ids in enumerate(token_ids):
         if len(ids) < 2:
             raise ValueError(
@@ -201,10 +204,8 @@ def perplexity(
                 f"tokenization, and the first token is context only (need at least 2)"
             )
     requests, owners = rolling_requests(token_ids, max_length, stride)
-    scored = score_requests(
-        model, requests, batch_size=batch_size, progress=progress, desc="perplexity",
-        tokenizer=tokenizer,
-    )
+    scored = score_requests(backend, requests, batch_size=batch_size, progress=progress,
+                            desc="perplexity")
     nll_text = [0.0] * len(texts)
     count_text = [0] * len(texts)
     sum_sq = 0.0

@@ -1,4 +1,4 @@
-"""Summaries: greedy generation from a prompt, the lead baseline, and ROUGE.
+"""Summaries: greedy generation from a prompt (on any backend), the lead baseline, and ROUGE.
 
 Accuracy does not apply to a summary (there is no single right one); ROUGE counts the words
 and word pairs it shares with a reference summary, through the ``rouge-score`` package.
@@ -9,8 +9,10 @@ from __future__ import annotations
 import math
 import re
 
+from llmlab.backends import as_backend
+from llmlab.backends.base import check_prompt_lengths
 from llmlab.prompts import SUMMARY_TEMPLATE, check_template, render_prompts
-from llmlab.scoring import check_batch_size, check_str_list, model_context_length, model_device
+from llmlab.validation import check_positive_int, check_str_list
 
 __all__ = ["ROUGE_TYPES", "lead_baseline", "rouge", "summarize"]
 
@@ -135,18 +137,17 @@ def summarize(
     """Greedy summaries: the model continues ``template.format(text=text)``.
 
     Each text is wrapped in the template, encoded with special tokens and continued greedily
-    by ``model.generate(..., do_sample=False)`` (the most likely token every step, so the
-    output is deterministic) for at most ``max_new_tokens`` new tokens. Always bound the
-    length: without ``max_new_tokens`` (or ``max_length``) ``generate`` runs to the model's
-    default generation length. The summary is the generated text up to its first line
-    break, stripped. Prompts are batched, padded on the left with an attention mask (as
-    batched generation with a decoder-only model needs); the tokenizer's own padding side
-    is left alone.
+    (the most likely token every step, so the output is deterministic) for at most
+    ``max_new_tokens`` new tokens, by the backend's :meth:`~llmlab.backends.base.Backend.
+    generate`: a transformers model, a GGUF file run by llama.cpp, or a served model. The
+    summary is the generated text up to its first line break, stripped.
 
     Parameters
     ----------
-    model, tokenizer
-        A loaded causal LM and its tokenizer (not modified).
+    model : transformers causal LM or llmlab.backends.Backend
+        A loaded model, a llama.cpp model or a served model (not modified).
+    tokenizer : transformers tokenizer
+        The model's tokenizer (may be None for a backend that has its own).
     texts : str or list of str
         The documents.
     template : str or list of dict, default="{text}\\n\\nSummary:"
@@ -155,7 +156,7 @@ def summarize(
     max_new_tokens : int, default=24
         At most this many tokens are generated per text.
     batch_size : int, default=8
-        Prompts per ``generate`` call (speed and memory; greedy outputs do not depend on it
+        Prompts per engine call (speed and memory; greedy outputs do not depend on it
         beyond float rounding).
 
     Returns
@@ -177,8 +178,6 @@ def summarize(
     >>> summarize(model, tok, ["Open the file and return a stream."])  # doctest: +SKIP
     ['...']
     """
-    import torch
-
     if isinstance(texts, str):
         texts = [texts]
     texts = check_str_list(texts, "texts")
@@ -186,49 +185,10 @@ def summarize(
     if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) \
             or max_new_tokens < 1:
         raise ValueError(f"max_new_tokens={max_new_tokens!r} must be a positive int")
-    check_batch_size(batch_size)
-    encoded = render_prompts(tokenizer, template, texts)
-    limit = model_context_length(model)
-    for i, ids in enumerate(encoded):
-        if limit is not None and len(ids) + max_new_tokens > limit:
-            raise ValueError(
-                f"texts[{i}]: the prompt is {len(ids)} tokens; with max_new_tokens="
-                f"{max_new_tokens} it exceeds the model's context length {limit}. Shorten the "
-                f"text (llmlab never truncates silently)"
-            )
-    pad_id = tokenizer.pad_token_id
-    eos_id = tokenizer.eos_token_id
-    if pad_id is None:
-        pad_id = eos_id if eos_id is not None else 0
-    device = model_device(model)
-    out = [""] * len(texts)
-    # Longest prompts first, so a batch holds prompts of similar length (little padding).
-    order = sorted(range(len(texts)), key=lambda i: -len(encoded[i]))
-    with torch.inference_mode():
-        for b in range(0, len(order), batch_size):
-            batch = order[b : b + batch_size]
-            width = max(len(encoded[i]) for i in batch)
-            # Padded on the LEFT, so every prompt ends where generation starts; generate()
-            # derives the positions from the attention mask.
-            input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-            mask = torch.zeros((len(batch), width), dtype=torch.long)
-            for row, i in enumerate(batch):
-                n = len(encoded[i])
-                input_ids[row, width - n :] = torch.tensor(encoded[i])
-                mask[row, width - n :] = 1
-            # max_length = width + max_new_tokens is the same limit as max_new_tokens; it
-            # avoids transformers' "both max_new_tokens and max_length" warning for models
-            # whose generation_config.json sets max_length.
-            generated = model.generate(
-                input_ids=input_ids.to(device),
-                attention_mask=mask.to(device),
-                max_length=width + max_new_tokens,
-                do_sample=False,
-                pad_token_id=pad_id,
-                eos_token_id=eos_id,
-            )
-            for row, i in enumerate(batch):
-                new = generated[row, width:].tolist()
-                text = tokenizer.decode(new, skip_special_tokens=True)
-                out[i] = text.strip().split("\n", 1)[0].strip()
-    return out
+    check_positive_int("batch_size", batch_size)
+    backend = as_backend(model, tokenizer)
+    encoded = render_prompts(backend.require_tokenizer("summarize"), template, texts)
+    check_prompt_lengths(encoded, max_new_tokens, backend.context_length, name="texts")
+    generations = backend.generate(encoded, max_new_tokens=max_new_tokens,
+                                   batch_size=batch_size)
+    return [g.text.strip().split("\n", 1)[0].strip() for g in generations]

@@ -54,7 +54,7 @@ def test_matches_reference(llama, labels, positive, batch_size):
         model64, tok, MESSAGES, labels, "Message: {text}\nLabel:", " {label}"
     )
     out = llmlab.classify(
-        model, tok, MESSAGES, labels=labels, positive=positive, batch_size=batch_size
+        model, tok, MESSAGES, labels=labels, pos_label=positive, batch_size=batch_size
     )
     np.testing.assert_allclose(out.label_logprobs, ref, rtol=1e-5, atol=1e-6)
     probs = np.exp(ref) / np.exp(ref).sum(axis=1, keepdims=True)
@@ -102,7 +102,7 @@ def test_single_token_labels_take_one_row_per_text(llama, n_labels):
     model, tok, model64 = llama
     labels = _single_token_words(tok, n_labels)
     rows, out = _rows_per_call(model, lambda: llmlab.classify(
-        model, tok, MESSAGES, labels=labels, positive=labels[0], batch_size=2))
+        model, tok, MESSAGES, labels=labels, pos_label=labels[0], batch_size=2))
     assert sum(rows) == len(MESSAGES)  # one sequence per text, not per (text, label)
     ref = reference_logprobs(model64, tok, MESSAGES, labels, "Message: {text}\nLabel:", " {label}")
     np.testing.assert_allclose(out.label_logprobs, ref, rtol=1e-5, atol=1e-6)
@@ -150,7 +150,7 @@ def test_custom_template(llama):
         (dict(labels=("spam",)), ValueError, "at least two labels"),
         (dict(labels="spam"), TypeError, "sequence of label strings"),
         (dict(labels=("ham", "ham")), ValueError, "duplicates"),
-        (dict(positive="junk"), ValueError, r"positive='junk' is not one of"),
+        (dict(pos_label="junk"), ValueError, r"pos_label='junk' is not one of"),
         (dict(template="no placeholder"), ValueError, r"\{text\}"),
         (dict(label_template="no label"), ValueError, r"\{label\}"),
         (dict(threshold=1.5), ValueError, "threshold=1.5"),
@@ -193,3 +193,22 @@ def test_raw_probabilities_ignore_contextual_calibration(llama):
     np.testing.assert_allclose(calibrated.raw_probabilities, plain.probabilities, rtol=1e-12)
     np.testing.assert_allclose(plain.raw_probabilities, plain.probabilities, rtol=1e-12)
     assert not np.allclose(calibrated.probabilities, calibrated.raw_probabilities)
+
+
+def test_positive_is_the_old_name_of_pos_label(llama):
+    """``positive=`` still works for one release, with a FutureWarning, and gives the same
+    result as ``pos_label=``; the result reads the positive label under both names."""
+    model, tok, model64 = llama
+    labels = ("ham", "spam")
+    new = llmlab.classify(model, tok, MESSAGES, labels=labels, pos_label="ham")
+    with pytest.warns(FutureWarning, match="positive=.*deprecated.*pos_label"):
+        old = llmlab.classify(model, tok, MESSAGES, labels=labels, positive="ham")
+    np.testing.assert_array_equal(old.label_logprobs, new.label_logprobs)
+    assert old.y_pred == new.y_pred and old.pos_label == new.positive == "ham"
+    # y_score is the probability of "ham", as a float64 softmax of the reference says
+    ref = reference_logprobs(model64, tok, MESSAGES, labels, "Message: {text}\nLabel:",
+                             " {label}")
+    np.testing.assert_allclose(new.y_score, np.exp(ref[:, 0]) / np.exp(ref).sum(axis=1),
+                               atol=1e-5)
+    with pytest.warns(FutureWarning), pytest.raises(ValueError, match="pos_label='x'"):
+        llmlab.classify(model, tok, MESSAGES, labels=labels, positive="x")

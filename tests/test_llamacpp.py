@@ -39,7 +39,9 @@ def ggufs(tmp_path_factory):
     from llmlab.export_gguf import export_gguf
 
     out = tmp_path_factory.mktemp("gguf")
-    return {kind: str(export_gguf(MODEL, out, kind=kind)) for kind in ("f32", "q8_0")}
+    files = {kind: str(export_gguf(MODEL, out, kind=kind)) for kind in ("f32", "q8_0")}
+    files["mistral-f32"] = str(export_gguf("tiny-mistral", out, kind="f32"))
+    return files
 
 
 @pytest.fixture(scope="module")
@@ -108,6 +110,108 @@ def test_llamacpp_bad_input(ggufs, cpp, hf):
     with pytest.raises(ValueError, match="beyond the model's context length"):
         llmlab.perplexity(cpp, tok, ["a b c"], max_length=600)
     assert llmlab.memory_footprint(cpp) == os.path.getsize(ggufs["f32"])
+
+
+def _summary_docs(n=10):
+    return [d[:400] for d in random.Random(1).sample(load_docs("test"), n)]
+
+
+@pytest.mark.parametrize("name,kind", [(MODEL, "f32"), ("tiny-mistral", "mistral-f32")])
+def test_greedy_generation_on_the_f32_gguf_equals_transformers(ggufs, name, kind):
+    from llmlab.generation import generate_text
+    from llmlab.summaries import summarize
+
+    model, tok = llmlab.load_model(name), llmlab.load_tokenizer(name)
+    cpp = llmlab.load_model(ggufs[kind], backend="llama.cpp")
+    docs = _summary_docs()
+    a = generate_text(model, tok, docs, max_new_tokens=24)
+    b = generate_text(cpp, tok, docs, max_new_tokens=24)
+    assert [g.token_ids for g in b] == [g.token_ids for g in a]
+    assert [g.finish_reason for g in b] == [g.finish_reason for g in a]
+    assert summarize(cpp, tok, docs) == summarize(model, tok, docs)
+    # a stop string ends llama.cpp's generation where it ends transformers'
+    stops = generate_text(cpp, tok, docs, max_new_tokens=24, stop=["e", "\n"])
+    assert [g.text for g in stops] == [
+        g.text[: min((i for i in (g.text.find("e"), g.text.find("\n")) if i >= 0),
+                     default=len(g.text))] for g in a]
+
+
+def test_llamacpp_sampling_is_seeded_per_prompt(cpp, hf):
+    from llmlab.generation import generate_text
+
+    _, tok = hf
+    docs = _summary_docs(4)
+    kw = dict(max_new_tokens=12, temperature=1.2, top_p=0.9)
+    a = generate_text(cpp, tok, docs, seed=3, **kw)
+    one = [generate_text(cpp, tok, [d], seed=3, **kw)[0] for d in docs]
+    other = generate_text(cpp, tok, docs, seed=4, **kw)
+    assert [g.token_ids for g in a] == [g.token_ids for g in one]  # batching aside
+    assert [g.token_ids for g in a] != [g.token_ids for g in other]
+
+
+def test_llamacpp_checks_the_tokenizer_against_the_file(ggufs, cpp, hf):
+    from llmlab.backends import as_backend
+    from llmlab.backends.llamacpp import LlamaCppModel
+
+    _, tok = hf
+    other = llmlab.load_tokenizer("tiny-mistral")
+    assert as_backend(cpp, tok).tokenizer is tok  # the file's own tokenizer passes
+    message = r"tokenizer '.*tiny-mistral.*' does not match the GGUF file '.*tiny-llama.*gguf'"
+    with pytest.raises(ValueError, match=message):
+        LlamaCppModel(ggufs["f32"], tokenizer=other)
+    with pytest.raises(ValueError, match=message):
+        llmlab.classify(cpp, other, ["see you at lunch"])
+    with pytest.raises(ValueError, match=message):
+        llmlab.summaries.summarize(cpp, other, ["see you at lunch"])
+    assert cpp.tokenizer is None  # the model given was not changed
+
+
+def _evaluated_with_reuse(requests):
+    """Tokens a llama.cpp context evaluates for ``requests`` in the order the scoring loop
+    hands them over when it keeps the last sequence and evaluates only past the prefix it
+    shares with it: a float-free count, by hand."""
+    held, total = [], 0
+    for req in requests:
+        seqs = []
+        if any(len(c) == 1 for c in req.continuations):
+            seqs.append(list(req.context))
+        seqs += [list(req.context) + list(c) for c in req.continuations if len(c) > 1]
+        for seq in seqs:
+            k = 0
+            while k < min(len(held), len(seq)) and held[k] == seq[k]:
+                k += 1
+            total += len(seq) - k
+            held = seq
+    return total
+
+
+@pytest.mark.parametrize("labels", [("ham", "spam"), ("not spam", "spam, surely")])
+def test_llamacpp_prefix_reuse_changes_no_number(ggufs, hf, labels):
+    from llmlab.backends.base import longest_first
+    from llmlab.backends.llamacpp import LlamaCppModel
+    from llmlab.prompts import render_prompts
+    from llmlab.scoring import continuation_requests
+
+    _, tok = hf
+    texts, _ = load_spam("test")
+    texts = texts[:24]
+    fresh = LlamaCppModel(ggufs["f32"], tokenizer=tok, reuse_prefix=False)
+    reused = LlamaCppModel(ggufs["f32"], tokenizer=tok)
+    a = llmlab.classify(fresh, tok, texts, labels=labels, pos_label=labels[1], batch_size=8)
+    b = llmlab.classify(reused, tok, texts, labels=labels, pos_label=labels[1], batch_size=8)
+    np.testing.assert_array_equal(b.label_logprobs, a.label_logprobs)
+    # what each evaluated: every sequence in full, or only past the shared prefix
+    prompts = render_prompts(tok, llmlab.prompts.SPAM_TEMPLATE, texts)
+    conts = tok([f" {lab}" for lab in labels], add_special_tokens=False)["input_ids"]
+    reqs = continuation_requests(prompts, [conts] * len(prompts))
+    reqs = [reqs[i] for batch in longest_first([r.longest for r in reqs], 8) for i in batch]
+    full = sum(len(r.context) * any(len(c) == 1 for c in r.continuations)
+               + sum(len(r.context) + len(c) for c in r.continuations if len(c) > 1)
+               for r in reqs)
+    assert fresh.evaluated.tokens == full
+    assert reused.evaluated.tokens == _evaluated_with_reuse(reqs) < full
+    print(f"\nlabels {labels}: {full} tokens evaluated from scratch, "
+          f"{reused.evaluated.tokens} with the prefix reused")
 
 
 # --------------------------------------------------------------------------------------
@@ -252,6 +356,24 @@ def test_server_killed_mid_run_gives_no_partial_result(ggufs, hf):
     finally:
         stop_server(proc)
     assert proc.poll() is not None
+
+
+def test_summarize_on_a_server_equals_transformers(server, hf):
+    from llmlab.generation import generate_text
+    from llmlab.summaries import summarize
+
+    _, url = server
+    model, tok = hf
+    served = llmlab.connect(url, tokenizer=tok)
+    docs = _summary_docs(6)
+    assert summarize(served, tok, docs) == summarize(model, tok, docs)
+    a = generate_text(served, tok, docs, max_new_tokens=16, stop=["e"])
+    b = generate_text(model, tok, docs, max_new_tokens=16, stop=["e"])
+    assert [g.text for g in a] == [g.text for g in b]
+    assert all(g.token_ids is None and g.n_new_tokens <= 16 for g in a)
+    kw = dict(max_new_tokens=12, temperature=1.2, seed=5)
+    assert [g.text for g in generate_text(served, tok, docs, **kw)] == \
+        [g.text for g in generate_text(served, tok, docs, **kw)]
 
 
 def test_report_command_on_a_server_and_on_llamacpp(server, ggufs, capsys):

@@ -252,7 +252,7 @@ def _ragged_batch(tok):
 
 @pytest.mark.parametrize("arch", ["llama", "mistral"])
 def test_logits_at_equals_full_logits_sliced(loaded, arch):
-    from llmlab.scoring import TransformersBackend, _takes_bool_logits_to_keep
+    from llmlab.backends.transformers import TransformersBackend, _takes_bool_logits_to_keep
 
     def logits_at(m, ids, mask, keep):
         return TransformersBackend(m).logits_at(ids, mask, keep)

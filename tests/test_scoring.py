@@ -103,7 +103,7 @@ def test_a_new_backend_plugs_into_classify_and_choices():
     backend = BigramBackend()
     tok = CharTokenizer()
     # labels " a" / " bc" tokenize (spaces dropped) to [2] and [3, 4]
-    out = llmlab.classify(backend, tok, ["abc", "jj"], labels=("a", "bc"), positive="bc",
+    out = llmlab.classify(backend, tok, ["abc", "jj"], labels=("a", "bc"), pos_label="bc",
                           template="{text}", label_template=" {label}")
     for i, text in enumerate(["abc", "jj"]):
         ctx = tok(text)["input_ids"][0]

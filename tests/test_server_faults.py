@@ -208,3 +208,17 @@ def test_connect_bad_arguments(fake):
 
     with pytest.raises(ServerError, match="needs its tokenizer"):
         score_requests(llmlab.connect(url), [Request((BOS,), ((2,),))])
+
+
+def test_the_tokenizer_goes_with_the_served_model_not_into_it(fake):
+    """A scorer given another tokenizer uses a copy of the served model that holds it; the
+    connected model keeps its own. set_tokenizer still works for a release, with a warning."""
+    _, url = fake
+    tok, other = CharTokenizer(), CharTokenizer()
+    served = llmlab.connect(url, tokenizer=tok)
+    res = llmlab.perplexity(served, other, TEXTS, max_length=20)
+    np.testing.assert_allclose(res.per_text_nll, [expected_nll(t) for t in TEXTS], rtol=1e-12)
+    assert served.tokenizer is tok
+    with pytest.warns(FutureWarning, match="set_tokenizer is deprecated"):
+        served.set_tokenizer(other)
+    assert served.tokenizer is other

@@ -20,6 +20,14 @@ give the distribution after BOS, fails there): continuations (:func:`llmlab.clas
 multiple choice) score exactly, and a text's first token is an error that says so, never a
 number left out of a perplexity.
 
+Generation (:meth:`ServedModel.generate`) posts each prompt, decoded to text, to
+``/completions`` with ``max_tokens``, ``temperature``, ``top_p``, ``stop`` and ``seed``
+(OpenAI's fields), and with ``repeat_penalty: 1.0``, ``top_k: 0`` and ``min_p: 0.0``, the
+names llama-cpp-python's server and vLLM give their other samplers, turned off so that
+greedy decoding takes the most likely token as the other backends do (llama-cpp-python's
+server repeats-penalizes by default). The server returns text: a generation's
+``token_ids`` are None, its token count is the server's ``usage``.
+
 Requests run ``max_concurrency`` at a time; connection errors, HTTP 429 and 5xx are retried
 with exponential backoff (at most ``max_retries`` times, and never past ``timeout`` per
 attempt); results do not depend on the concurrency.
@@ -36,12 +44,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from llmlab.scoring import Backend
+from llmlab.backends.base import PROBE_TEXT, Backend
+from llmlab.provenance import Provenance
 
 __all__ = ["FirstTokenUnavailable", "ServedModel", "ServerError", "connect"]
-
-#: Text the client sends once to compare the server's tokenizer with the local one.
-PROBE_TEXT = "Message: WIN a free prize now!\nLabel: spam\ndef f(x):\n    return x + 1"
 
 _RETRY_STATUS = {429, 500, 502, 503, 504}
 
@@ -77,9 +83,8 @@ def connect(
     tokenizer : transformers tokenizer, optional
         The model's tokenizer (:func:`llmlab.load_tokenizer` on the same GGUF file or
         folder). Needed to score: the server takes strings, and the client checks that they
-        tokenize to the ids it must score. Can also be given later with
-        :meth:`ServedModel.set_tokenizer`; :func:`llmlab.perplexity` and
-        :func:`llmlab.classify` set it from their own ``tokenizer`` argument.
+        tokenize to the ids it must score. Scorers and generators also take it next to the
+        served model (``llmlab.classify(served, tok, ...)``).
     api_key : str, optional
         Sent as ``Authorization: Bearer ...``.
     max_concurrency : int, default=4
@@ -152,9 +157,15 @@ class ServedModel(Backend):
         self.max_retries = max_retries
         self.context_length = context_length
         self._checked = False
+        self._probed = False
 
     def __repr__(self):
         return f"ServedModel({self.base_url!r}, model={self.model!r})"
+
+    @property
+    def info(self) -> Provenance:
+        return Provenance(source=f"{self.base_url} ({self.model})", format="server",
+                          backend="server")
 
     # -- HTTP -------------------------------------------------------------------------------
     def _send(self, method, url, payload=None) -> bytes:
@@ -223,10 +234,22 @@ class ServedModel(Backend):
             self.context_length = entry["max_model_len"]
 
     def set_tokenizer(self, tokenizer):
-        """Use ``tokenizer`` to turn ids into prompt strings (checked against the server's)."""
+        """Deprecated: pass the tokenizer to :func:`connect`, or next to the served model
+        (:meth:`with_tokenizer` gives a copy that uses another one)."""
+        import warnings
+
+        warnings.warn("ServedModel.set_tokenizer is deprecated and will be removed in the "
+                      "next release; pass tokenizer= to llmlab.connect, or the tokenizer next "
+                      "to the served model (llmlab.classify(served, tok, ...))",
+                      FutureWarning, stacklevel=2)
         if tokenizer is not self.tokenizer:
             self.tokenizer = tokenizer
             self._checked = False
+
+    def check_tokenizer(self):
+        """The tokenizer is checked against the server's at the first request."""
+        self._checked = False
+        self._probed = False
 
     def _tokenize_on_server(self, text):
         """The server's ids for ``text``, or None where it has no tokenize endpoint."""
@@ -247,13 +270,14 @@ class ServedModel(Backend):
                     return [int(t) for t in answer[key]]
         return None
 
-    def _check(self):
-        if self._checked:
+    def _probe_tokenizer(self, what="score"):
+        """Compare the local tokenizer with the server's (where it has a tokenize endpoint)."""
+        if getattr(self, "_probed", False):
             return
         tok = self.tokenizer
         if tok is None:
             raise ServerError(
-                "a served model needs its tokenizer to score: connect(..., tokenizer=tok) "
+                f"a served model needs its tokenizer to {what}: connect(..., tokenizer=tok) "
                 "with tok = llmlab.load_tokenizer(<the same GGUF file or folder>)"
             )
         local = list(tok(PROBE_TEXT, add_special_tokens=True)["input_ids"])
@@ -264,6 +288,13 @@ class ServedModel(Backend):
                 f"{remote[:12]}... there and {local[:12]}... here. Pass the tokenizer of the "
                 f"served model (llmlab.load_tokenizer on the same GGUF file)."
             )
+        self._probed = True
+
+    def _check(self):
+        if self._checked:
+            return
+        self._probe_tokenizer()
+        local = list(self.tokenizer(PROBE_TEXT, add_special_tokens=True)["input_ids"])
         logps, n_prompt = self._echo(self._prompt_text(local))
         base = self._base(local, n_prompt)
         if logps[0] is not None or any(v is None for v in logps[1:]):
@@ -413,3 +444,39 @@ class ServedModel(Backend):
         for (r, k), res in zip(jobs, results):
             out[r][k] = res
         return out
+
+    # -- generation ---------------------------------------------------------------------
+    def _complete(self, ids, settings):
+        """One ``/completions`` call continuing the prompt ``ids``."""
+        payload = {
+            "model": self.model, "prompt": self._prompt_text(list(ids)),
+            "max_tokens": settings.max_new_tokens, "temperature": settings.temperature,
+            "top_p": settings.top_p, "repeat_penalty": 1.0, "top_k": 0, "min_p": 0.0,
+        }
+        if settings.stop:
+            payload["stop"] = list(settings.stop)
+        if settings.seed is not None:
+            payload["seed"] = settings.seed
+        answer = self._http("POST", "/completions", payload)
+        try:
+            choice = answer["choices"][0]
+            text = choice["text"]
+        except (KeyError, IndexError, TypeError):
+            raise ServerError(
+                f"{self.base_url}/completions answered without a completion: {answer!r:.200}"
+            ) from None
+        usage = answer.get("usage") if isinstance(answer.get("usage"), dict) else {}
+        n_new = usage.get("completion_tokens")
+        if not isinstance(n_new, int):
+            n_new = len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+        # OpenAI's "stop" covers both an end of sequence and a stop string (already cut)
+        reason = {"length": "length", "stop": "stop" if settings.stop else "eos"}.get(
+            choice.get("finish_reason"))
+        return None, text, n_new, reason
+
+    def _generate_batch(self, prompt_ids, settings):
+        self._probe_tokenizer("generate")
+        if self.max_concurrency == 1 or len(prompt_ids) == 1:
+            return [self._complete(ids, settings) for ids in prompt_ids]
+        with ThreadPoolExecutor(self.max_concurrency) as pool:
+            return list(pool.map(lambda ids: self._complete(ids, settings), prompt_ids))
