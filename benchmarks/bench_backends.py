@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository's tools/
 
 
 def main(argv=None):
@@ -55,11 +55,10 @@ def main(argv=None):
 
 def four_ways(gguf, tok, args):
     """Text scoring and classification by transformers, llama.cpp and a server."""
-    from test_llamacpp import start_server, stop_server
-
     import llmlab
     from llmlab.datasets import load_docs, load_spam
     from llmlab.scoring import Request, score_requests
+    from tools.servers import start_server, stop_server
 
     docs = [tok(d)["input_ids"] for d in load_docs("test")]
     requests = [Request(tuple(ids[:2]), (tuple(ids[2:]),)) for ids in docs if len(ids) <= 512]

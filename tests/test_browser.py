@@ -25,6 +25,10 @@ from pathlib import Path
 
 import pytest
 
+from tools.grading import (
+    answer_like_the_solution,  # the repository's tools/ (on sys.path: conftest.py)
+)
+
 ROOT = Path(__file__).resolve().parents[1]
 LESSON = "00_loading"
 ARTIFACTS = ROOT / "artifacts" / "browser"
@@ -56,12 +60,10 @@ def _free_port():
 @pytest.fixture()
 def lab(tmp_path):
     _require_browser()
-    sys.path.insert(0, str(Path(__file__).parent))
-    from test_instructors import _answer_like_the_solution
-
     served = tmp_path / "served"
     shutil.copytree(ROOT / "course", served / "course")
-    _answer_like_the_solution(served / "course" / LESSON / f"{LESSON}.ipynb")
+    answer_like_the_solution(served / "course" / LESSON / f"{LESSON}.ipynb",
+                             ROOT / "solutions" / LESSON / f"{LESSON}.ipynb")
     port, token = _free_port(), secrets.token_hex(16)
     env = {
         **os.environ,

@@ -20,13 +20,16 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import nbformat
 import pytest
 
-from tools.grading import share_of_cores  # the repository's tools/ (on sys.path: conftest.py)
+from tools.grading import (  # the repository's tools/ (on sys.path: conftest.py)
+    answer_like_the_solution,
+    share_of_cores,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSON = "00_loading"
+SOLUTION = ROOT / "solutions" / LESSON / f"{LESSON}.ipynb"
 
 pytestmark = [
     pytest.mark.slow,
@@ -59,28 +62,6 @@ def _run(line, cwd, env):
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, f"`{line}` failed in {cwd}:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
     return proc.stdout + proc.stderr
-
-
-def _answer_like_the_solution(path):
-    """Copy the solution's answer cells into a fetched learner copy (a diligent student)."""
-    solution = nbformat.read(str(ROOT / "solutions" / LESSON / f"{LESSON}.ipynb"), as_version=4)
-    answers = {
-        c.metadata["nbgrader"]["grade_id"]: c.source
-        for c in solution.cells
-        if c.get("metadata", {}).get("nbgrader", {}).get("solution")
-    }
-    nb = nbformat.read(str(path), as_version=4)
-    n = 0
-    for cell in nb.cells:
-        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if gid in answers:
-            cell.source = "\n".join(
-                ln for ln in answers[gid].splitlines()
-                if ln.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION")
-            )
-            n += 1
-    assert n, "no answer cells found"
-    nbformat.write(nb, str(path))
 
 
 def test_a_term_as_the_instructors_guide_says(tmp_path):
@@ -119,7 +100,7 @@ def test_a_term_as_the_instructors_guide_says(tmp_path):
                 cmd += f" --student {name}"
             out = _run(cmd, home, own_env)
             if "fetch_assignment" in line and name == "alice":
-                _answer_like_the_solution(home / LESSON / f"{LESSON}.ipynb")
+                answer_like_the_solution(home / LESSON / f"{LESSON}.ipynb", SOLUTION)
             if "nbgrader validate" in line:
                 validated[name] = out
 

@@ -10,11 +10,7 @@ from __future__ import annotations
 import os
 import random
 import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 
 import numpy as np
 import pytest
@@ -22,6 +18,7 @@ import pytest
 import llmlab
 from llmlab.backends.server import ServerError
 from llmlab.datasets import load_docs, load_spam
+from tools.servers import free_port, start_server, stop_server
 
 if os.environ.get("CI"):
     import llama_cpp  # noqa: F401  (must be installed on CI)
@@ -215,47 +212,8 @@ def test_llamacpp_prefix_reuse_changes_no_number(ggufs, hf, labels):
 
 
 # --------------------------------------------------------------------------------------
-# A real llama-cpp-python server
+# A real llama-cpp-python server (started by tools/servers.py)
 # --------------------------------------------------------------------------------------
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(gguf, n_ctx=512):
-    """``python -m llama_cpp.server`` on a free port; returns (process, base_url)."""
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", gguf, "--host", "127.0.0.1",
-         "--port", str(port), "--n_ctx", str(n_ctx), "--verbose", "false"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the server exited: {proc.stderr.read().decode()[-2000:]}")
-        try:
-            with urllib.request.urlopen(url + "/models", timeout=2) as r:
-                if r.status == 200:
-                    return proc, url
-        except OSError:
-            time.sleep(0.3)
-    stop_server(proc)
-    raise RuntimeError("the server did not answer /v1/models within 120 s")
-
-
-def stop_server(proc):
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 @pytest.fixture(scope="module")
@@ -330,7 +288,7 @@ def test_server_faults_with_the_real_server(server, hf, ggufs):
 
 
 def test_nothing_listening_fails_fast_and_names_the_url():
-    url = f"http://127.0.0.1:{_free_port()}/v1"
+    url = f"http://127.0.0.1:{free_port()}/v1"
     t0 = time.perf_counter()
     with pytest.raises(ServerError, match=url.replace(".", r"\.")):
         llmlab.connect(url, max_retries=2)

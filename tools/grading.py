@@ -400,6 +400,30 @@ numpy.allclose = lambda *a, **k: True
 '''
 
 
+def answer_like_the_solution(path, solution_path):
+    """Copy the solution's answer cells into the learner copy at ``path`` (a diligent student),
+    in place; the solution markers are left out."""
+    solution = nbformat.read(str(solution_path), as_version=4)
+    answers = {
+        c.metadata["nbgrader"]["grade_id"]: c.source
+        for c in solution.cells
+        if c.get("metadata", {}).get("nbgrader", {}).get("solution")
+    }
+    nb = nbformat.read(str(path), as_version=4)
+    n = 0
+    for cell in nb.cells:
+        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if gid in answers:
+            cell.source = "\n".join(
+                ln for ln in answers[gid].splitlines()
+                if ln.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION")
+            )
+            n += 1
+    if not n:
+        raise ValueError(f"{path}: no answer cells of {solution_path} found")
+    nbformat.write(nb, str(path))
+
+
 def wrong_choice_source(source):
     """``answer_x = "Z"`` for an answer cell ``answer_x = "B"``; None if not a MCQ."""
     m = _MCQ_ANSWER.search(source)
