@@ -23,8 +23,8 @@ import warnings
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-__all__ = ["METHODS", "bootstrap", "check_bootstrap_options", "label_kernel", "min_kernel",
-           "percentile_intervals", "ratio_kernel", "score_kernel"]
+__all__ = ["METHODS", "bootstrap", "check_bootstrap_options", "check_groups", "label_kernel",
+           "min_kernel", "percentile_intervals", "ratio_kernel", "score_kernel"]
 
 METHODS = ("percentile", "bca")
 _CHUNK_ELEMENTS = 2_000_000  # indices drawn per chunk; fixed, so that a seed gives one answer
@@ -68,6 +68,34 @@ def check_bootstrap_options(confidence_level, n_resamples, method, random_state)
     )
 
 
+def check_groups(groups, n):
+    """Validate ``groups`` (one label per sample) and return its codes, 0 .. G-1.
+
+    Codes follow the sorted order of the labels, so a seed gives the same resamples whatever
+    order the samples come in within a group.
+    """
+    arr = np.asarray(groups)
+    if arr.ndim != 1:
+        raise ValueError(f"groups must be one-dimensional (one label per sample); got shape "
+                         f"{arr.shape}.")
+    if arr.shape[0] != n:
+        raise ValueError(
+            f"groups has {arr.shape[0]} labels but y_true has {n} samples; pass one group "
+            f"label per sample (e.g. the document each question came from), in the same order."
+        )
+    try:
+        labels, codes = np.unique(arr, return_inverse=True)
+    except TypeError as err:
+        raise TypeError(f"groups must hold labels of one comparable type (ints or strings); "
+                        f"{err}") from None
+    if labels.size < 2:
+        raise ValueError(
+            f"groups has {labels.size} distinct group(s); a grouped bootstrap resamples whole "
+            f"groups and needs at least 2 (with fewer than about 10 the interval is crude)."
+        )
+    return codes.astype(np.int64).ravel(), int(labels.size)
+
+
 # --------------------------------------------------------------------------------------
 # Resampling and intervals
 # --------------------------------------------------------------------------------------
@@ -82,10 +110,32 @@ def _index_chunks(rng, n, n_resamples):
         done += m
 
 
-def bootstrap(kernels, n, *, confidence_level, n_resamples, method, rng, combine=None):
+def _group_weight_chunks(rng, codes, n_groups, n_resamples):
+    """Per-sample multiplicities of grouped resamples, shape ``(m, n)``.
+
+    Each resample draws ``n_groups`` groups with replacement (one ``integers`` call per
+    chunk, as the ungrouped resampling draws samples); every sample of a group drawn ``k``
+    times counts ``k`` times.
+    """
+    n = codes.size
+    rows = max(1, _CHUNK_ELEMENTS // max(n, n_groups))
+    done = 0
+    while done < n_resamples:
+        m = min(rows, n_resamples - done)
+        draws = rng.integers(0, n_groups, size=(m, n_groups))
+        flat = (draws + n_groups * np.arange(m)[:, None]).ravel()
+        mult = np.bincount(flat, minlength=m * n_groups).reshape(m, n_groups)
+        yield mult[:, codes].astype(float)
+        done += m
+
+
+def bootstrap(kernels, n, *, confidence_level, n_resamples, method, rng, combine=None,
+              groups=None):
     """Bootstrap the statistic ``combine(*kernel values)`` over ``n`` paired samples.
 
-    All kernels see the same resamples (that is what makes a comparison paired). Returns
+    All kernels see the same resamples (that is what makes a comparison paired). With
+    ``groups`` (``(codes, n_groups)`` from :func:`check_groups`) whole groups are resampled
+    and BCa's jackknife leaves out one group at a time. Returns
     ``(estimate, low, high, standard_error, distribution, n_undefined)``.
     """
     if combine is None:
@@ -94,10 +144,16 @@ def bootstrap(kernels, n, *, confidence_level, n_resamples, method, rng, combine
     estimate = float(combine(*(np.asarray(k.point, dtype=float) for k in kernels)))
     dist = np.empty(n_resamples)
     done = 0
-    for idx in _index_chunks(rng, n, n_resamples):
-        vals = combine(*(k.resampled(idx) for k in kernels))
-        dist[done:done + len(vals)] = vals
-        done += len(vals)
+    if groups is None:
+        for idx in _index_chunks(rng, n, n_resamples):
+            vals = combine(*(k.resampled(idx) for k in kernels))
+            dist[done:done + len(vals)] = vals
+            done += len(vals)
+    else:
+        for w in _group_weight_chunks(rng, groups[0], groups[1], n_resamples):
+            vals = combine(*(k.reweighted(w) for k in kernels))
+            dist[done:done + len(vals)] = vals
+            done += len(vals)
     undefined = ~np.isfinite(dist)
     n_undefined = int(undefined.sum())
     if n_undefined:
@@ -115,7 +171,7 @@ def bootstrap(kernels, n, *, confidence_level, n_resamples, method, rng, combine
     if method == "percentile":
         probs = np.array([alpha, 1 - alpha])
     else:
-        probs = _bca_levels(kernels, combine, estimate, good, alpha)
+        probs = _bca_levels(kernels, combine, estimate, good, alpha, groups)
     if np.isnan(probs).any():
         low = high = float("nan")
     else:
@@ -124,7 +180,15 @@ def bootstrap(kernels, n, *, confidence_level, n_resamples, method, rng, combine
     return estimate, low, high, se, dist, n_undefined
 
 
-def _bca_levels(kernels, combine, estimate, dist, alpha):
+def _jackknife(kernels, combine, groups):
+    if groups is None:
+        return combine(*(k.jackknife() for k in kernels))
+    codes, n_groups = groups
+    w = (codes[None, :] != np.arange(n_groups)[:, None]).astype(float)  # leave group g out
+    return combine(*(k.reweighted(w) for k in kernels))
+
+
+def _bca_levels(kernels, combine, estimate, dist, alpha, groups=None):
     """Efron's bias-corrected and accelerated levels (the formulas scipy.stats.bootstrap uses).
 
     Where BCa is undefined (every resample on one side of the estimate, e.g. an accuracy of
@@ -135,7 +199,7 @@ def _bca_levels(kernels, combine, estimate, dist, alpha):
     if dist.min() == dist.max():
         return percentile
     frac_below = np.mean(dist < estimate)
-    jack = np.asarray(combine(*(k.jackknife() for k in kernels)), dtype=float)
+    jack = np.asarray(_jackknife(kernels, combine, groups), dtype=float)
     jack = jack[np.isfinite(jack)]
     if not 0 < frac_below < 1 or jack.size < 2:
         warnings.warn(
@@ -179,6 +243,12 @@ class _CountKernel:
         return self._stat(np.bincount(flat, minlength=m * self.k).reshape(m, self.k)
                           .astype(float))
 
+    def reweighted(self, w):
+        m = w.shape[0]
+        flat = (self.codes[None, :] + self.k * np.arange(m)[:, None]).ravel()
+        return self._stat(np.bincount(flat, weights=w.ravel(), minlength=m * self.k)
+                          .reshape(m, self.k))
+
     def jackknife(self):
         present = np.flatnonzero(self._full)
         values = np.full(self.k, np.nan)
@@ -204,6 +274,10 @@ class _RatioKernel:
     def resampled(self, idx):
         return self.transform(self.num[idx].sum(axis=1) / self.den[idx].sum(axis=1))
 
+    def reweighted(self, w):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self.transform((w @ self.num) / (w @ self.den))
+
     def jackknife(self):
         with np.errstate(divide="ignore", invalid="ignore"):
             return self.transform((self.num.sum() - self.num) / (self.den.sum() - self.den))
@@ -218,6 +292,9 @@ class _MinKernel:
 
     def resampled(self, idx):
         return np.fmin(self.a.resampled(idx), self.b.resampled(idx))
+
+    def reweighted(self, w):
+        return np.fmin(self.a.reweighted(w), self.b.reweighted(w))
 
     def jackknife(self):
         return np.fmin(self.a.jackknife(), self.b.jackknife())
@@ -241,6 +318,10 @@ class GenericKernel:
 
     def resampled(self, idx):
         return np.array([self._call(row) for row in idx])
+
+    def reweighted(self, w):
+        every = np.arange(self.n)
+        return np.array([self._call(np.repeat(every, row.astype(np.int64))) for row in w])
 
     def jackknife(self):
         keep = np.ones(self.n, dtype=bool)

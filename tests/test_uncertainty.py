@@ -580,3 +580,143 @@ def test_bca_at_the_edge_falls_back_to_percentile():
     ci = confidence_interval(lm.accuracy_score, y, y_pred, method="bca", n_resamples=500,
                              random_state=0)
     assert ci.low < 29 / 30 <= ci.high
+
+
+# --------------------------------------------------------------------------------------
+# Grouped (cluster) bootstrap
+# --------------------------------------------------------------------------------------
+
+
+def _clustered_case(seed, n_groups=30):
+    """Questions from documents: every question of a document shares its difficulty."""
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(1, 6, size=n_groups)
+    groups = np.repeat([f"doc{g:02d}" for g in range(n_groups)], sizes)
+    p_doc = rng.beta(1, 1, size=n_groups)                      # document difficulty
+    p = np.repeat(p_doc, sizes)
+    y_true = rng.integers(0, 2, size=groups.size)
+    right_a = rng.random(groups.size) < p
+    right_b = rng.random(groups.size) < np.clip(p - 0.1, 0, 1)
+    y_a = np.where(right_a, y_true, 1 - y_true)
+    y_b = np.where(right_b, y_true, 1 - y_true)
+    score = np.where(y_true == 1, p, 1 - p) + rng.normal(0, 0.3, groups.size)
+    order = rng.permutation(groups.size)                       # groups need not be contiguous
+    return groups[order], y_true[order], y_a[order], y_b[order], score[order]
+
+
+def _reference_grouped(metric, groups, y_true, preds, *, n_resamples, seed, level=0.95):
+    """A float64 loop: the same generator draws, groups in sorted label order."""
+    labels = np.unique(groups)
+    members = [np.flatnonzero(groups == g) for g in labels]
+    draws = np.random.default_rng(seed).integers(0, labels.size,
+                                                 size=(n_resamples, labels.size))
+    dist = []
+    for row in draws:
+        sel = np.concatenate([members[g] for g in row])
+        values = [float(metric(y_true[sel], p[sel])) for p in preds]
+        dist.append(values[0] - values[1] if len(values) == 2 else values[0])
+    dist = np.array(dist, dtype=np.float64)
+    alpha = (1 - level) / 2
+    return np.quantile(dist, [alpha, 1 - alpha]), dist
+
+
+@pytest.mark.parametrize("metric, kind", [
+    (skm.accuracy_score, "labels"), (skm.f1_score, "labels"),
+    (skm.roc_auc_score, "scores"), (lambda t, p: float(np.mean(t == p) ** 2), "labels"),
+])
+def test_grouped_interval_equals_a_reference_loop(metric, kind):
+    groups, y_true, y_a, _, score = _clustered_case(1)
+    y = score if kind == "scores" else y_a
+    (low, high), dist = _reference_grouped(metric, groups, y_true, [y], n_resamples=400,
+                                           seed=5)
+    res = confidence_interval(metric, y_true, y, groups=groups, n_resamples=400,
+                              random_state=5)
+    np.testing.assert_allclose(res.bootstrap_distribution, dist, rtol=1e-12, atol=1e-12)
+    assert res.low == pytest.approx(low, abs=1e-12)
+    assert res.high == pytest.approx(high, abs=1e-12)
+    assert res.estimate == pytest.approx(metric(y_true, y))
+
+
+def test_grouped_paired_bootstrap_equals_a_reference_loop():
+    groups, y_true, y_a, y_b, _ = _clustered_case(2)
+    (low, high), dist = _reference_grouped(skm.accuracy_score, groups, y_true, [y_a, y_b],
+                                           n_resamples=500, seed=3)
+    res = paired_bootstrap(skm.accuracy_score, y_true, y_a, y_b, groups=list(groups),
+                           n_resamples=500, random_state=3)
+    np.testing.assert_allclose(res.bootstrap_distribution, dist, rtol=0, atol=1e-12)
+    assert (res.low, res.high) == pytest.approx((low, high), abs=1e-12)
+    assert res.standard_error == pytest.approx(dist.std(ddof=1), rel=1e-9)
+
+
+def test_grouped_bca_uses_a_leave_one_group_out_jackknife():
+    groups, y_true, y_a, _, _ = _clustered_case(3)
+    res = confidence_interval(skm.accuracy_score, y_true, y_a, groups=groups,
+                              n_resamples=999, random_state=0, method="bca")
+    # Efron's formulas written out, jackknife over the groups
+    _, dist = _reference_grouped(skm.accuracy_score, groups, y_true, [y_a], n_resamples=999,
+                                 seed=0)
+    est = skm.accuracy_score(y_true, y_a)
+    jack = np.array([skm.accuracy_score(y_true[groups != g], y_a[groups != g])
+                     for g in np.unique(groups)])
+    z0 = stats.norm.ppf(np.mean(dist < est))
+    d = jack.mean() - jack
+    a = np.sum(d**3) / (6 * np.sum(d**2) ** 1.5)
+    z = stats.norm.ppf([0.025, 0.975])
+    levels = stats.norm.cdf(z0 + (z0 + z) / (1 - a * (z0 + z)))
+    assert (res.low, res.high) == pytest.approx(tuple(np.quantile(dist, levels)), abs=1e-12)
+
+
+def test_one_sample_per_group_is_the_ungrouped_bootstrap():
+    _, y_true, y_a, y_b, _ = _clustered_case(4)
+    n = y_true.size
+    plain = confidence_interval(skm.accuracy_score, y_true, y_a, n_resamples=999,
+                                random_state=7)
+    per_sample = confidence_interval(skm.accuracy_score, y_true, y_a, groups=np.arange(n),
+                                     n_resamples=999, random_state=7)
+    assert np.array_equal(plain.bootstrap_distribution, per_sample.bootstrap_distribution)
+    pa = paired_bootstrap(skm.accuracy_score, y_true, y_a, y_b, n_resamples=999,
+                          random_state=7)
+    pg = paired_bootstrap(skm.accuracy_score, y_true, y_a, y_b, groups=np.arange(n),
+                          n_resamples=999, random_state=7)
+    assert (pa.low, pa.high) == (pg.low, pg.high)
+
+
+def test_groups_none_is_bit_identical_to_the_ungrouped_draws():
+    _, y_true, y_a, y_b, _ = _clustered_case(5)
+    n, b = y_true.size, 300
+    idx = np.random.default_rng(11).integers(0, n, size=(b, n))
+    ref = np.array([skm.accuracy_score(y_true[r], y_a[r]) - skm.accuracy_score(y_true[r], y_b[r])
+                    for r in idx])
+    for kw in ({}, {"groups": None}):
+        res = paired_bootstrap(skm.accuracy_score, y_true, y_a, y_b, n_resamples=b,
+                               random_state=11, **kw)
+        assert np.array_equal(res.bootstrap_distribution, ref)
+        alpha = (1 - 0.95) / 2
+        assert (res.low, res.high) == tuple(float(q) for q in np.quantile(ref, [alpha, 1 - alpha]))
+
+
+def test_grouped_interval_is_wider_on_clustered_data():
+    # 40 documents of 5 questions; a document's questions are all right or all wrong
+    rng = np.random.default_rng(0)
+    groups = np.repeat(np.arange(40), 5)
+    y_true = np.ones(groups.size, dtype=int)
+    y_pred = np.repeat((rng.random(40) < 0.6).astype(int), 5)
+    naive = confidence_interval(skm.accuracy_score, y_true, y_pred, random_state=0)
+    grouped = confidence_interval(skm.accuracy_score, y_true, y_pred, groups=groups,
+                                  random_state=0)
+    # perfectly clustered: the effective sample is 40 documents, not 200 questions
+    assert grouped.standard_error / naive.standard_error == pytest.approx(np.sqrt(5), rel=0.1)
+    assert grouped.high - grouped.low > 1.8 * (naive.high - naive.low)
+
+
+@pytest.mark.parametrize("groups, match", [
+    (np.arange(5), "groups has 5 labels but y_true has 6 samples"),
+    (["a"] * 6, "1 distinct group"),
+    (np.zeros((6, 1)), "one-dimensional"),
+])
+def test_bad_groups(groups, match):
+    y = [0, 1, 1, 0, 1, 0]
+    with pytest.raises(ValueError, match=match):
+        confidence_interval(skm.accuracy_score, y, y, groups=groups)
+    with pytest.raises(ValueError, match=match):
+        paired_bootstrap(skm.accuracy_score, y, y, y, groups=groups)

@@ -230,6 +230,7 @@ def confidence_interval(
     n_resamples=9999,
     method="percentile",
     random_state=None,
+    groups=None,
     **metric_kwargs,
 ):
     """Bootstrap confidence interval of ``metric(y_true, y_pred, **metric_kwargs)``.
@@ -262,6 +263,12 @@ def confidence_interval(
         it needs the ``n`` leave-one-out values too).
     random_state : None, int or numpy.random.Generator, default=None
         Seed of the resampling; an int gives the same interval every time.
+    groups : array-like of shape (n_samples,), default=None
+        A group label per sample (e.g. the document a question came from). Given, each
+        resample draws whole groups with replacement (a cluster bootstrap) instead of single
+        samples, and BCa leaves out one group at a time. Use it when samples of one group
+        share something (a text, an author, a prompt): they are not independent, and the
+        ungrouped interval is then too narrow. Needs at least 2 groups.
     **metric_kwargs
         Passed to ``metric``, e.g. ``pos_label="spam"``.
 
@@ -276,13 +283,13 @@ def confidence_interval(
     ValueError
         For inputs of different lengths, fewer than 2 samples, a ``confidence_level``
         outside (0, 1), a non-positive ``n_resamples``, an unknown ``method``, a bad
-        ``random_state``, ``sample_weight`` in ``metric_kwargs``, or any input the metric
-        itself refuses.
+        ``random_state``, ``groups`` of another length or with fewer than 2 groups,
+        ``sample_weight`` in ``metric_kwargs``, or any input the metric itself refuses.
 
     Notes
     -----
-    The bootstrap assumes the samples are independent draws from the population you care
-    about. Resamples on which the metric is undefined (a precision with nothing predicted
+    The bootstrap assumes the samples (or, with ``groups``, the groups) are independent
+    draws from the population you care about. Resamples on which the metric is undefined (a precision with nothing predicted
     positive and ``zero_division=np.nan``, a ROC AUC with one class) are left out, with a
     ``RuntimeWarning``; ``.n_undefined`` counts them.
 
@@ -301,9 +308,10 @@ def confidence_interval(
     """
     rng = _bs.check_bootstrap_options(confidence_level, n_resamples, method, random_state)
     kernel, n = _kernel(metric, y_true, y_pred, metric_kwargs)
+    grouped = None if groups is None else _bs.check_groups(groups, n)
     est, low, high, se, dist, n_undef = _bs.bootstrap(
         [kernel], n, confidence_level=confidence_level, n_resamples=n_resamples,
-        method=method, rng=rng,
+        method=method, rng=rng, groups=grouped,
     )
     return BootstrapResult(est, low, high, float(confidence_level), method, int(n_resamples),
                            se, dist, n_undef)
@@ -320,6 +328,7 @@ def paired_bootstrap(
     n_resamples=9999,
     method="percentile",
     random_state=None,
+    groups=None,
     **metric_kwargs,
 ):
     """Bootstrap interval of ``metric(y_true, y_pred_a) - metric(y_true, y_pred_b)``, paired.
@@ -338,8 +347,9 @@ def paired_bootstrap(
         Predictions (or scores) of model A and model B on the same samples, in the same order
         (as in :func:`mcnemar`). Called ``y_a`` and ``y_b`` before; those keywords still work,
         with a ``FutureWarning``, for one release.
-    confidence_level, n_resamples, method, random_state, **metric_kwargs
-        As in :func:`confidence_interval`.
+    confidence_level, n_resamples, method, random_state, groups, **metric_kwargs
+        As in :func:`confidence_interval`; with ``groups`` both models see the same resampled
+        groups.
 
     Returns
     -------
@@ -367,9 +377,10 @@ def paired_bootstrap(
     rng = _bs.check_bootstrap_options(confidence_level, n_resamples, method, random_state)
     ka, n = _kernel(metric, y_true, y_pred_a, metric_kwargs, who="y_pred_a")
     kb, _ = _kernel(metric, y_true, y_pred_b, metric_kwargs, who="y_pred_b")
+    grouped = None if groups is None else _bs.check_groups(groups, n)
     est, low, high, se, dist, n_undef = _bs.bootstrap(
         [ka, kb], n, confidence_level=confidence_level, n_resamples=n_resamples,
-        method=method, rng=rng, combine=lambda a, b: a - b,
+        method=method, rng=rng, combine=lambda a, b: a - b, groups=grouped,
     )
     return PairedBootstrapResult(est, low, high, float(confidence_level), method,
                                  int(n_resamples), se, dist, n_undef,
