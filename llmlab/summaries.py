@@ -117,8 +117,7 @@ def lead_baseline(text: str, *, n_words: int | None = None) -> str:
         raise TypeError(f"text must be a str, got {type(text).__name__}")
     words = text.split()
     if n_words is not None:
-        if isinstance(n_words, bool) or not isinstance(n_words, int) or n_words < 1:
-            raise ValueError(f"n_words={n_words!r} must be a positive int or None")
+        n_words = check_positive_int("n_words", n_words)
         return " ".join(words[:n_words])
     squeezed = " ".join(words)
     m = _SENTENCE_END.search(squeezed)
@@ -182,9 +181,7 @@ def summarize(
         texts = [texts]
     texts = check_str_list(texts, "texts")
     check_template(template)
-    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) \
-            or max_new_tokens < 1:
-        raise ValueError(f"max_new_tokens={max_new_tokens!r} must be a positive int")
+    check_positive_int("max_new_tokens", max_new_tokens)
     check_positive_int("batch_size", batch_size)
     backend = as_backend(model, tokenizer)
     encoded = render_prompts(backend.require_tokenizer("summarize"), template, texts)

@@ -18,8 +18,10 @@ from __future__ import annotations
 import copy
 import numbers
 from dataclasses import dataclass
+from numbers import Integral, Real
 
 from llmlab.provenance import Provenance
+from llmlab.validation import Interval, check_param, check_positive_int
 
 __all__ = [
     "Backend",
@@ -149,23 +151,12 @@ def check_prompt_lengths(prompt_ids, max_new_tokens, limit, *, name="prompts") -
             )
 
 
-def _positive_int(value, name) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name}={value!r} must be a positive int")
-    return int(value)
-
-
 def check_generation(max_new_tokens, temperature, top_p, seed, stop) -> GenerationSettings:
     """The options of :meth:`Backend.generate`, checked; errors name the bad value."""
-    max_new_tokens = _positive_int(max_new_tokens, "max_new_tokens")
-    if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real) \
-            or not temperature >= 0:
-        raise ValueError(f"temperature={temperature!r} must be a number >= 0 (0: greedy)")
-    if isinstance(top_p, bool) or not isinstance(top_p, numbers.Real) or not 0 < top_p <= 1:
-        raise ValueError(f"top_p={top_p!r} must be a number in (0, 1]")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)
-                             or seed < 0):
-        raise ValueError(f"seed={seed!r} must be None or an int >= 0")
+    max_new_tokens = check_positive_int("max_new_tokens", max_new_tokens)
+    check_param("temperature", temperature, [Interval(Real, 0, None, closed="left")])
+    check_param("top_p", top_p, [Interval(Real, 0, 1, closed="right")])
+    check_param("seed", seed, [None, Interval(Integral, 0, None, closed="left")])
     if stop is None:
         stop = ()
     elif isinstance(stop, str):
@@ -282,7 +273,7 @@ class Backend:
             context length.
         """
         settings = check_generation(max_new_tokens, temperature, top_p, seed, stop)
-        batch_size = _positive_int(batch_size, "batch_size")
+        batch_size = check_positive_int("batch_size", batch_size)
         tokenizer = self.require_tokenizer("generation")
         ids = encode_prompts(tokenizer, prompts)
         check_prompt_lengths(ids, settings.max_new_tokens, self.context_length)
