@@ -21,20 +21,14 @@ from __future__ import annotations
 
 from llmlab.backends import as_backend
 from llmlab.backends.base import Backend, Request, longest_first, model_context_length
-
-# Kept importable from here for code written when the transformers backend lived here.
-from llmlab.backends.transformers import TransformersBackend, model_device, pad_right
 from llmlab.validation import check_positive_int
 
 __all__ = [
     "Backend",
     "Request",
-    "TransformersBackend",
     "as_backend",
     "continuation_requests",
     "model_context_length",
-    "model_device",
-    "pad_right",
     "plan_windows",
     "progress_bar",
     "rolling_requests",

@@ -239,7 +239,7 @@ class _WrongRows(_NoLogitsToKeep):
 
 
 def _ragged_batch(tok):
-    from llmlab.scoring import pad_right
+    from llmlab.backends.transformers import pad_right
 
     ids, mask = pad_right([tok(t)["input_ids"] for t in TEXTS], tok.pad_token_id)
     keep = torch.zeros(ids.shape, dtype=torch.bool)
@@ -283,7 +283,7 @@ def test_perplexity_without_logits_to_keep_matches(loaded):
 
 
 def test_logits_at_rejects_a_forward_that_returns_wrong_rows(loaded):
-    from llmlab.scoring import TransformersBackend
+    from llmlab.backends.transformers import TransformersBackend
 
     model, tok, _ = loaded["llama"]
     ids, mask, keep = _ragged_batch(tok)

@@ -228,7 +228,7 @@ def test_score_choices_matches_reference(loaded, batch_size):
 def test_score_choices_full_path_matches_reference(loaded, monkeypatch):
     """The fallback (one sequence per choice) for models without a reorderable cache."""
     model, tok, model64 = loaded
-    from llmlab.scoring import TransformersBackend
+    from llmlab.backends.transformers import TransformersBackend
 
     monkeypatch.setattr(TransformersBackend, "_score_shared", TransformersBackend._expand)
     ref = reference_scores(model64, tok, CONTEXTS, CHOICES)
